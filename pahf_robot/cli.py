@@ -1,0 +1,155 @@
+"""`pahf-robot`: the command line. User mistakes end in one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import asdict, fields
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from pahf_robot.planner import MODES
+from pahf_robot.protocol import RunConfig
+
+log = logging.getLogger("pahf_robot")
+
+_LIST_OPTIONS = {"modes": str, "personas": str, "phases": int}
+
+
+def _comma_list(kind):
+    def parse(text: str) -> list:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        try:
+            return [kind(t) for t in items]
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}: {text!r}") from exc
+
+    return parse
+
+
+def _add_run_parser(subparsers) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="run the four-phase PAHF protocol (the main job)",
+        description="Run every mode on the benchmark, headless with physics by default; print a mode x phase "
+        "table and write results.json, episodes.jsonl and plots into --out.",
+    )
+    run.add_argument("--modes", type=_comma_list(str), help=f"comma-separated modes (default: {','.join(MODES)})")
+    run.add_argument("--personas", type=_comma_list(str), help="comma-separated persona names (default: all)")
+    run.add_argument("--phases", type=_comma_list(int), help="comma-separated phases out of 1,2,3,4 (default: all)")
+    run.add_argument("--learning-iter", type=int, help="passes over the phase-1 and phase-3 scenarios (default: 3)")
+    run.add_argument("--scenarios", help="scenario folder: bundled layout or the four PAHF files (default: bundled)")
+    run.add_argument("--sim", choices=["pybullet", "none"], help="physics, or decisions only (default: pybullet)")
+    run.add_argument("--seed", type=int, help="seed for scenes and the simulated human (default: 0)")
+    run.add_argument("--noise", type=float, help="fraction of the human's answers/corrections that are wrong or missing")
+    run.add_argument("--embedder", choices=["minilm", "hashing"], help="sentence embedder (default: minilm, offline)")
+    run.add_argument("--reasoner", choices=["offline"], help="decision maker behind the planner (default: offline)")
+    run.add_argument("--memory-db", help="memory database file; one file per mode is derived from it")
+    run.add_argument("--workers", type=int, help="worker processes, personas sharded over them (default: 1)")
+    run.add_argument("--config", help="YAML file holding any of these options (command-line options win)")
+    run.add_argument("--out", help="run directory (default: runs/<timestamp>/)")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last completed episode")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _config_file_options(path: str) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such launch file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ValueError(f"{path}:{where} invalid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of options, got {type(data).__name__}")
+    known = {f.name for f in fields(RunConfig)} | {"out"}
+    options = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            raise ValueError(f"{path}: field '{key}': unknown option (known: {', '.join(sorted(known))})")
+        if name in _LIST_OPTIONS and isinstance(value, str):
+            value = _comma_list(_LIST_OPTIONS[name])(value)
+        options[name] = value
+    return options
+
+
+def _run_config(args) -> tuple[RunConfig, Path]:
+    from pahf_robot.runner import load_resumed_config
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        return load_resumed_config(run_dir), run_dir
+    options = _config_file_options(args.config) if args.config else {}
+    for f in fields(RunConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            options[f.name] = value
+    out = args.out or options.pop("out", None) or f"runs/{datetime.now():%Y%m%d-%H%M%S}"
+    options.pop("out", None)
+    defaults = asdict(RunConfig())
+    try:
+        config = RunConfig(**{**defaults, **options})
+    except TypeError as exc:
+        raise ValueError(f"{args.config}: {exc}") from None
+    return config, Path(out)
+
+
+def _cmd_run(args) -> int:
+    from pahf_robot.runner import format_table, run
+
+    config, run_dir = _run_config(args)
+    results = run(config, run_dir, progress=not args.no_progress)
+    print(format_table(results))
+    print(f"{results['episodes']} episodes in {results['wall_seconds']} s; results in {run_dir}/")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from memory.cli import add_memory_parser
+
+    parser = argparse.ArgumentParser(
+        prog="pahf-robot",
+        description="A robot arm that learns each person's preferences (PAHF) and acts with a physical grasp.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_run_parser(subparsers)
+    add_memory_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "memory":
+            from memory.cli import run_memory_command
+
+            return run_memory_command(args)
+    except (ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"pahf-robot: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pahf-robot: interrupted; continue with --resume RUN_DIR", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

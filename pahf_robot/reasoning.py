@@ -1,0 +1,95 @@
+"""The decisions a PAHF planner delegates, as one interface every reasoner implements.
+
+The planner owns the loop and the channels; a reasoner only judges: act or ask, what to ask, and what an
+answer or a piece of feedback says about the user's preference. Offline and LLM reasoners slot in here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from memory.store import Note
+from pahf_robot.scenarios import TaskView
+from pahf_robot.types import HAND_OVER, Outcome, Target
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Act on `target`, or ask `question` first (then `target` is the best guess if no answer comes)."""
+
+    target: Target
+    question: str | None
+    confidence: float
+    rationale: str
+
+    @property
+    def asks(self) -> bool:
+        return self.question is not None
+
+
+@dataclass(frozen=True)
+class PreferenceSignal:
+    """A preference carried by an answer or feedback, grounded to a scene option.
+
+    `explicit` marks a direct statement or correction by the user, which may overturn a well-supported note.
+    """
+
+    kind: str
+    value: str
+    explicit: bool
+
+
+def choice_kind(view: TaskView) -> str:
+    """Bring-me scenes choose an object; put-away scenes choose a place."""
+    return "place" if view.places else "object"
+
+
+def options_of(view: TaskView) -> tuple[str, ...]:
+    return view.places if view.places else view.objects
+
+
+def target_for(view: TaskView, option: str) -> Target:
+    """The full pick-and-place target once the open choice is made."""
+    if view.places:
+        return Target(object=view.objects[0], place=option)
+    return Target(object=option, place=HAND_OVER)
+
+
+def chosen_option(view: TaskView, target: Target) -> str:
+    return target.place if view.places else target.object
+
+
+class Reasoner(ABC):
+    """Judgements the planner needs; implementations must not touch memory or the robot."""
+
+    name: str = "reasoner"
+
+    @abstractmethod
+    def decide(self, view: TaskView, notes: list[tuple[Note, float]], may_ask: bool) -> Decision:
+        """Choose a target from the scene and the user's retrieved notes, or a question when unsure."""
+
+    @abstractmethod
+    def interpret_answer(self, view: TaskView, question: str, answer: str) -> PreferenceSignal | None:
+        """The preference an answer to `question` states, or None when it names nothing in the scene."""
+
+    @abstractmethod
+    def interpret_feedback(
+        self, view: TaskView, executed: Target, outcome: Outcome, feedback: str
+    ) -> PreferenceSignal | None:
+        """A confirmation (same option, not explicit) or correction (other option, explicit), else None.
+
+        A report of a physical failure without a correction must yield None: a drop is not a preference.
+        """
+
+    @abstractmethod
+    def situation(self, view: TaskView) -> str:
+        """The text a memory note about this task is keyed on."""
+
+    @abstractmethod
+    def note_text(self, view: TaskView, signal: PreferenceSignal) -> str:
+        """A one-sentence, human-readable summary of the preference for memory."""
+
+    def usage(self) -> dict:
+        """Calls, tokens and latency since the last call, for per-episode accounting."""
+        return {}
