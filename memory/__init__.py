@@ -1,0 +1,23 @@
+"""Per-user explicit memory of preferences: notes in SQLite, retrieval through FAISS, a mem0-style policy."""
+
+from memory.embedders import Embedder, HashingEmbedder, MiniLMEmbedder, make_embedder
+from memory.notes import KINDS, SOURCES, Note, NoteDraft
+from memory.policy import Decision, Fact, MemoryOp, apply, decide
+from memory.store import MemoryStore
+
+__all__ = [
+    "KINDS",
+    "SOURCES",
+    "Decision",
+    "Embedder",
+    "Fact",
+    "HashingEmbedder",
+    "MemoryOp",
+    "MemoryStore",
+    "MiniLMEmbedder",
+    "Note",
+    "NoteDraft",
+    "apply",
+    "decide",
+    "make_embedder",
+]
