@@ -1,0 +1,264 @@
+"""Generate the tabletop object meshes (OBJ), one URDF per kind and `catalogue.json`.
+
+Run `python assets/make_assets.py` after changing a shape; the outputs are committed so the
+simulator never needs trimesh at run time. Every object fits a Panda gripper: at most 6 cm across
+its narrow horizontal axis (the fingers open to 7.2 cm) and 0.05-0.5 kg. Visual meshes may be
+detailed; collision is a few boxes/cylinders so grasps are stable and contact is cheap.
+Each body's frame sits at the centre of its bounding box, which is also its centre of mass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+OUT = Path(__file__).resolve().parent
+SECTIONS = 32
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Part:
+    """One collision primitive, placed with its centre at `center` (bottom of the object at z=0)."""
+
+    shape: str
+    center: tuple[float, float, float]
+    half_extents: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    radius: float = 0.0
+    length: float = 0.0
+
+
+@dataclass
+class Kind:
+    """A generated object kind: visual mesh, collision parts, mass and grasp height above its bottom.
+
+    Shapes are built around the vertical axis through the origin, which is where the fingers close
+    (for the mug that is the body's axis, not the bounding-box centre that includes the handle).
+    """
+
+    name: str
+    mesh: trimesh.Trimesh
+    parts: list[Part]
+    mass: float
+    grasp_height: float
+
+
+def lathe(profile: list[tuple[float, float]]) -> trimesh.Trimesh:
+    """Revolve a (radius, height) outline around the vertical axis."""
+    return trimesh.creation.revolve(np.array(profile, dtype=float), sections=SECTIONS)
+
+
+def box(extents: tuple[float, float, float], center: tuple[float, float, float]) -> trimesh.Trimesh:
+    return trimesh.creation.box(extents=extents, transform=trimesh.transformations.translation_matrix(center))
+
+
+def cylinder_part(radius: float, z0: float, z1: float) -> Part:
+    return Part("cylinder", (0.0, 0.0, (z0 + z1) / 2), radius=radius, length=z1 - z0)
+
+
+def box_part(extents: tuple[float, float, float], center: tuple[float, float, float]) -> Part:
+    return Part("box", center, half_extents=tuple(e / 2 for e in extents))
+
+
+def mug() -> Kind:
+    body = lathe([(0, 0), (0.03, 0), (0.03, 0.09), (0.026, 0.09), (0.026, 0.006), (0, 0.006)])
+    handle = trimesh.util.concatenate(
+        [box((0.022, 0.01, 0.008), (0.04, 0, 0.072)), box((0.008, 0.01, 0.05), (0.051, 0, 0.05)),
+         box((0.022, 0.01, 0.008), (0.04, 0, 0.028))]
+    )
+    parts = [cylinder_part(0.03, 0, 0.09), box_part((0.026, 0.01, 0.052), (0.042, 0, 0.05))]
+    return Kind("mug", trimesh.util.concatenate([body, handle]), parts, 0.3, 0.065)
+
+
+def cup() -> Kind:
+    mesh = lathe([(0, 0), (0.026, 0), (0.03, 0.1), (0.027, 0.1), (0.023, 0.004), (0, 0.004)])
+    return Kind("cup", mesh, [cylinder_part(0.029, 0, 0.1)], 0.25, 0.075)
+
+
+def bottle() -> Kind:
+    mesh = lathe([(0, 0), (0.029, 0), (0.03, 0.004), (0.03, 0.1), (0.014, 0.122), (0.012, 0.14),
+                  (0.013, 0.142), (0.013, 0.15), (0, 0.15)])
+    parts = [cylinder_part(0.03, 0, 0.105), cylinder_part(0.013, 0.105, 0.15)]
+    return Kind("bottle", mesh, parts, 0.45, 0.08)
+
+
+def can() -> Kind:
+    mesh = lathe([(0, 0), (0.026, 0), (0.03, 0.008), (0.03, 0.105), (0.026, 0.113), (0.026, 0.115), (0, 0.115)])
+    return Kind("can", mesh, [cylinder_part(0.03, 0, 0.115)], 0.35, 0.09)
+
+
+def prism(width: float, depth: float, height: float, base: float) -> trimesh.Trimesh:
+    """A triangular roof ridge along y: the gable top of a carton."""
+    w, d = width / 2, depth / 2
+    vertices = [(-w, -d, base), (w, -d, base), (0, -d, base + height), (-w, d, base), (w, d, base), (0, d, base + height)]
+    faces = [(0, 2, 1), (3, 4, 5), (0, 1, 4), (0, 4, 3), (1, 2, 5), (1, 5, 4), (2, 0, 3), (2, 3, 5)]
+    return trimesh.Trimesh(vertices=vertices, faces=faces)
+
+
+def carton() -> Kind:
+    mesh = trimesh.util.concatenate([box((0.06, 0.06, 0.13), (0, 0, 0.065)), prism(0.06, 0.06, 0.02, 0.13)])
+    return Kind("carton", mesh, [box_part((0.06, 0.06, 0.15), (0, 0, 0.075))], 0.4, 0.105)
+
+
+def small_box() -> Kind:
+    mesh = trimesh.util.concatenate(
+        [box((0.05, 0.09, 0.068), (0, 0, 0.034)), box((0.052, 0.092, 0.004), (0, 0, 0.068))]
+    )
+    return Kind("box", mesh, [box_part((0.052, 0.092, 0.07), (0, 0, 0.035))], 0.15, 0.045)
+
+
+def bowl() -> Kind:
+    mesh = lathe([(0, 0), (0.026, 0), (0.03, 0.045), (0.027, 0.045), (0.023, 0.006), (0, 0.006)])
+    return Kind("bowl", mesh, [cylinder_part(0.029, 0, 0.045)], 0.2, 0.027)
+
+
+def plate() -> Kind:
+    rim = 0.005
+    mesh = trimesh.util.concatenate(
+        [box((0.06, 0.13, 0.008), (0, 0, 0.004)),
+         box((rim, 0.13, 0.03), (0.03 - rim / 2, 0, 0.015)), box((rim, 0.13, 0.03), (-0.03 + rim / 2, 0, 0.015)),
+         box((0.06, rim, 0.03), (0, 0.065 - rim / 2, 0.015)), box((0.06, rim, 0.03), (0, -0.065 + rim / 2, 0.015))]
+    )
+    return Kind("plate", mesh, [box_part((0.06, 0.13, 0.03), (0, 0, 0.015))], 0.2, 0.017)
+
+
+def bag() -> Kind:
+    mesh = trimesh.util.concatenate(
+        [box((0.05, 0.1, 0.11), (0, 0, 0.055)), box((0.012, 0.1, 0.012), (0, 0, 0.116))]
+    )
+    return Kind("bag", mesh, [box_part((0.05, 0.1, 0.122), (0, 0, 0.061))], 0.2, 0.085)
+
+
+def book() -> Kind:
+    mesh = trimesh.util.concatenate(
+        [box((0.004, 0.12, 0.15), (0.0205, 0, 0.075)), box((0.004, 0.12, 0.15), (-0.0205, 0, 0.075)),
+         box((0.045, 0.006, 0.15), (0, -0.057, 0.075)), box((0.037, 0.112, 0.144), (0, 0.002, 0.075))]
+    )
+    return Kind("book", mesh, [box_part((0.045, 0.12, 0.15), (0, 0, 0.075))], 0.35, 0.12)
+
+
+def fruit() -> Kind:
+    ball = trimesh.creation.icosphere(subdivisions=3, radius=0.029)
+    ball.apply_scale((1.0, 1.0, 0.98))
+    ball.apply_translation((0, 0, 0.0285))
+    stem = trimesh.creation.cylinder(radius=0.002, height=0.012, sections=8,
+                                     transform=trimesh.transformations.translation_matrix((0, 0, 0.06)))
+    return Kind("fruit", trimesh.util.concatenate([ball, stem]), [cylinder_part(0.029, 0, 0.057)], 0.15, 0.03)
+
+
+def jar() -> Kind:
+    body = lathe([(0, 0), (0.028, 0), (0.03, 0.01), (0.03, 0.075), (0.026, 0.083), (0, 0.083)])
+    lid = lathe([(0, 0.081), (0.029, 0.081), (0.029, 0.1), (0, 0.1)])
+    return Kind("jar", trimesh.util.concatenate([body, lid]), [cylinder_part(0.03, 0, 0.1)], 0.35, 0.07)
+
+
+KINDS = [mug, cup, bottle, can, carton, small_box, bowl, plate, bag, book, fruit, jar]
+
+
+def inertia(mass: float, extents: np.ndarray) -> list[float]:
+    """Solid-box inertia (ixx, iyy, izz) of the bounding box: close enough for small rigid objects."""
+    x, y, z = extents
+    return [mass * (y * y + z * z) / 12, mass * (x * x + z * z) / 12, mass * (x * x + y * y) / 12]
+
+
+def fmt(values) -> str:
+    return " ".join(f"{v:.5g}" for v in values)
+
+
+def urdf(kind: Kind, offset: np.ndarray, extents: np.ndarray) -> str:
+    """URDF with the mesh as visual and the primitive parts as collision, frame at the box centre."""
+    ixx, iyy, izz = inertia(kind.mass, extents)
+    collisions = []
+    for part in kind.parts:
+        center = np.array(part.center) - offset
+        if part.shape == "box":
+            geometry = f'<box size="{fmt(2 * np.array(part.half_extents))}"/>'
+        else:
+            geometry = f'<cylinder radius="{part.radius:.5g}" length="{part.length:.5g}"/>'
+        collisions.append(
+            f'    <collision>\n      <origin xyz="{fmt(center)}"/>\n      <geometry>{geometry}</geometry>\n    </collision>'
+        )
+    return "\n".join(
+        [
+            '<?xml version="1.0"?>',
+            f'<robot name="{kind.name}">',
+            '  <link name="base">',
+            '    <contact><lateral_friction value="1.5"/><spinning_friction value="0.001"/></contact>',
+            '    <inertial>',
+            '      <origin xyz="0 0 0"/>',
+            f'      <mass value="{kind.mass}"/>',
+            f'      <inertia ixx="{ixx:.4g}" ixy="0" ixz="0" iyy="{iyy:.4g}" iyz="0" izz="{izz:.4g}"/>',
+            '    </inertial>',
+            '    <visual>',
+            f'      <geometry><mesh filename="{kind.name}.obj"/></geometry>',
+            '      <material name="grey"><color rgba="0.6 0.6 0.6 1"/></material>',
+            '    </visual>',
+            *collisions,
+            '  </link>',
+            '</robot>',
+            '',
+        ]
+    )
+
+
+def catalogue_entry(kind: Kind, offset: np.ndarray, extents: np.ndarray) -> dict:
+    parts = []
+    for part in kind.parts:
+        entry = {"shape": part.shape, "position": [round(float(v), 5) for v in np.array(part.center) - offset]}
+        if part.shape == "box":
+            entry["half_extents"] = [round(float(v), 5) for v in part.half_extents]
+        else:
+            entry["radius"] = round(part.radius, 5)
+            entry["length"] = round(part.length, 5)
+        parts.append(entry)
+    return {
+        "urdf": f"{kind.name}.urdf",
+        "mesh": f"{kind.name}.obj",
+        "size": [round(float(v), 5) for v in extents],
+        "mass": kind.mass,
+        "inertia": [round(v, 8) for v in inertia(kind.mass, extents)],
+        "grasp_point": [round(float(v), 5) for v in np.array([0.0, 0.0, kind.grasp_height]) - offset],
+        "collision": parts,
+    }
+
+
+def collision_bounds(parts: list[Part]) -> np.ndarray:
+    lows, highs = [], []
+    for part in parts:
+        c = np.array(part.center)
+        half = np.array(part.half_extents) if part.shape == "box" else np.array([part.radius, part.radius, part.length / 2])
+        lows.append(c - half)
+        highs.append(c + half)
+    return np.array([np.min(lows, axis=0), np.max(highs, axis=0)])
+
+
+def build(out: Path = OUT) -> dict:
+    """Write every kind's OBJ and URDF into `out` and return the catalogue."""
+    catalogue = {}
+    for make in KINDS:
+        kind = make()
+        bounds = collision_bounds(kind.parts)
+        offset = bounds.mean(axis=0)
+        extents = bounds[1] - bounds[0]
+        width = min(extents[0], extents[1])
+        if width > 0.0605 or not 0.05 <= kind.mass <= 0.5:
+            raise ValueError(f"{kind.name}: {width:.3f} m across the grasp axis or {kind.mass} kg does not fit the gripper")
+        mesh = kind.mesh.copy()
+        mesh.apply_translation(-offset)
+        mesh.export(out / f"{kind.name}.obj", file_type="obj", include_normals=True, include_texture=False)
+        (out / f"{kind.name}.urdf").write_text(urdf(kind, offset, extents))
+        catalogue[kind.name] = catalogue_entry(kind, offset, extents)
+    (out / "catalogue.json").write_text(json.dumps(catalogue, indent=1, sort_keys=True) + "\n")
+    log.info("wrote %d kinds to %s", len(catalogue), out)
+    return catalogue
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    build()
