@@ -1,0 +1,7 @@
+"""Simulated tabletop environments; importing this package registers them with Gymnasium."""
+
+from gymnasium.envs.registration import register
+
+ENV_IDS = ["pahf/Tabletop-v0"]
+
+register(id="pahf/Tabletop-v0", entry_point="envs.tabletop:TabletopEnv", max_episode_steps=300)

@@ -1,0 +1,258 @@
+"""PyBullet implementation of RobotDriver: a Franka Panda on a table, one BulletClient per driver.
+
+The robot and floor load once; objects are spawned from shapes cached per asset kind, so a reset
+costs a few createMultiBody calls instead of URDF parsing. Grasping is purely frictional: the finger
+links get high friction with a friction anchor and close under position control with a fixed force.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pkgutil
+from collections.abc import Sequence
+
+import numpy as np
+import pybullet as p
+import pybullet_data
+from pybullet_utils import bullet_client
+
+from envs.assets import AssetSpec, catalogue
+from envs.driver import GRIPPER_MAX_WIDTH, Pose, RobotDriver
+
+log = logging.getLogger(__name__)
+
+ARM_JOINTS = list(range(7))
+FINGER_JOINTS = [9, 10]
+GRASP_LINK = 11
+ARM_FORCES = [87.0] * 4 + [12.0] * 3
+# Arm folded over the table with the grasp point at (0.42, 0, 0.25), pointing down.
+HOME = [0.0, -0.2783, 0.0, -2.5876, 0.0, 2.3093, 0.7854]
+
+
+class PyBulletDriver(RobotDriver):
+    """Simulated Panda. `gui` opens a window (needs $DISPLAY); `renderer="egl"` renders headless on
+    the GPU-less EGL plugin when it loads, else the tiny CPU renderer."""
+
+    def __init__(
+        self,
+        gui: bool = False,
+        renderer: str = "tiny",
+        floor_z: float = -0.62,
+        physics_dt: float = 1.0 / 240.0,
+        solver_iterations: int = 50,
+        arm_speed: float = 6.0,
+        arm_gain: float = 0.3,
+        finger_speed: float = 0.5,
+        grip_force: float = 40.0,
+    ) -> None:
+        if gui and not os.environ.get("DISPLAY"):
+            raise RuntimeError(
+                "render_mode='human' opens a PyBullet window but $DISPLAY is not set; run under a display "
+                "(e.g. `xvfb-run -a ...`) or use render_mode='rgb_array'"
+            )
+        self.physics_dt = physics_dt
+        self._gui = gui
+        self._arm_speed = arm_speed
+        self._arm_gain = arm_gain
+        self._finger_speed = finger_speed
+        self._grip_force = grip_force
+        self._client = bullet_client.BulletClient(connection_mode=p.GUI if gui else p.DIRECT)
+        self._closed = False
+        c = self._client
+        if gui:
+            c.configureDebugVisualizer(c.COV_ENABLE_RENDERING, 0)
+            c.configureDebugVisualizer(c.COV_ENABLE_GUI, 0)
+        c.setAdditionalSearchPath(pybullet_data.getDataPath())
+        c.setGravity(0, 0, -9.81)
+        c.setPhysicsEngineParameter(
+            fixedTimeStep=physics_dt, numSolverIterations=solver_iterations, deterministicOverlappingPairs=1
+        )
+        self._plugin = -1
+        self._hardware_render = gui
+        if renderer == "egl" and not gui:
+            self._load_egl()
+        c.loadURDF("plane.urdf", [0, 0, floor_z])
+        self.robot = c.loadURDF("franka_panda/panda.urdf", [0, 0, 0], useFixedBase=True)
+        for finger in FINGER_JOINTS:
+            c.changeDynamics(self.robot, finger, lateralFriction=2.0, spinningFriction=0.01, frictionAnchor=True)
+        lower, upper = [], []
+        for j in ARM_JOINTS:
+            info = c.getJointInfo(self.robot, j)
+            lower.append(info[8])
+            upper.append(info[9])
+        self._limits = (lower, upper)
+        self._kinds: dict[str, tuple[int, int, AssetSpec]] = {}
+        self._fixture_shapes: dict[tuple, tuple[int, int]] = {}
+        self._labels: dict[int, int] = {}
+        self.reset_robot()
+        if gui:
+            c.configureDebugVisualizer(c.COV_ENABLE_RENDERING, 1)
+            c.resetDebugVisualizerCamera(1.3, 50, -35, [0.45, 0, 0])
+
+    def _load_egl(self) -> None:
+        """Headless OpenGL through the plugin shipped with pybullet; fall back to the CPU renderer."""
+        loader = pkgutil.get_loader("eglRenderer")
+        if loader is not None:
+            self._plugin = self._client.loadPlugin(loader.get_filename(), "_eglRendererPlugin")
+        if self._plugin >= 0:
+            self._hardware_render = True
+        else:
+            log.warning("eglRenderer plugin did not load; rendering with the tiny CPU renderer")
+
+    # --- robot ---
+    def reset_robot(self) -> None:
+        c = self._client
+        for j, q in zip(ARM_JOINTS, HOME, strict=True):
+            c.resetJointState(self.robot, j, q, 0.0)
+        for j in FINGER_JOINTS:
+            c.resetJointState(self.robot, j, GRIPPER_MAX_WIDTH / 2, 0.0)
+        self._command_joints(HOME, GRIPPER_MAX_WIDTH)
+
+    def _command_joints(self, arm: Sequence[float], width: float) -> None:
+        c = self._client
+        for j, q, force in zip(ARM_JOINTS, arm, ARM_FORCES, strict=True):
+            c.setJointMotorControl2(self.robot, j, p.POSITION_CONTROL, targetPosition=q, force=force,
+                                    maxVelocity=self._arm_speed, positionGain=self._arm_gain)
+        half = min(max(width, 0.0), GRIPPER_MAX_WIDTH) / 2
+        for j in FINGER_JOINTS:
+            c.setJointMotorControl2(self.robot, j, p.POSITION_CONTROL, targetPosition=half, force=self._grip_force,
+                                    maxVelocity=self._finger_speed)
+
+    def apply_action(self, position: Sequence[float], yaw: float, gripper_width: float) -> None:
+        c = self._client
+        orientation = c.getQuaternionFromEuler([np.pi, 0.0, yaw])
+        solution = c.calculateInverseKinematics(
+            self.robot, GRASP_LINK, list(position), orientation, maxNumIterations=20, residualThreshold=1e-4
+        )
+        self._command_joints(solution[:7], gripper_width)
+
+    def step(self, n: int = 1) -> None:
+        for _ in range(n):
+            self._client.stepSimulation()
+
+    def joint_positions(self) -> list[float]:
+        return [state[0] for state in self._client.getJointStates(self.robot, ARM_JOINTS)]
+
+    def joint_limits(self) -> tuple[list[float], list[float]]:
+        return list(self._limits[0]), list(self._limits[1])
+
+    def gripper_width(self) -> float:
+        return sum(state[0] for state in self._client.getJointStates(self.robot, FINGER_JOINTS))
+
+    def ee_pose(self) -> Pose:
+        state = self._client.getLinkState(self.robot, GRASP_LINK, computeForwardKinematics=True)
+        return list(state[4]), list(state[5])
+
+    # --- scene ---
+    def _kind_shapes(self, kind: str) -> tuple[int, int, AssetSpec]:
+        """Collision and visual shapes of a kind, created on first use and shared by every spawn."""
+        if kind not in self._kinds:
+            spec = catalogue()[kind]
+            c = self._client
+            types, radii, halves, lengths, offsets = [], [], [], [], []
+            for part in spec.collision:
+                if part["shape"] == "box":
+                    types.append(p.GEOM_BOX)
+                    halves.append(part["half_extents"])
+                    radii.append(0.0)
+                    lengths.append(0.0)
+                else:
+                    types.append(p.GEOM_CYLINDER)
+                    halves.append([0.0, 0.0, 0.0])
+                    radii.append(part["radius"])
+                    lengths.append(part["length"])
+                offsets.append(part["position"])
+            collision = c.createCollisionShapeArray(
+                shapeTypes=types, radii=radii, halfExtents=halves, lengths=lengths, collisionFramePositions=offsets
+            )
+            visual = c.createVisualShape(p.GEOM_MESH, fileName=spec.mesh)
+            self._kinds[kind] = (collision, visual, spec)
+        return self._kinds[kind]
+
+    def spawn_object(self, kind: str, position: Sequence[float], yaw: float,
+                     rgba: Sequence[float], label: str) -> int:
+        collision, visual, spec = self._kind_shapes(kind)
+        c = self._client
+        body = c.createMultiBody(
+            baseMass=spec.mass, baseCollisionShapeIndex=collision, baseVisualShapeIndex=visual,
+            basePosition=list(position), baseOrientation=c.getQuaternionFromEuler([0.0, 0.0, yaw]),
+        )
+        c.changeDynamics(body, -1, lateralFriction=1.5, spinningFriction=0.001, localInertiaDiagonal=list(spec.inertia))
+        c.changeVisualShape(body, -1, rgbaColor=list(rgba))
+        self._label(body, label, spec.size[2] / 2 + 0.03)
+        return body
+
+    def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float],
+                      rgba: Sequence[float], label: str) -> int:
+        key = tuple((tuple(part["half_extents"]), tuple(part["offset"])) for part in parts) + (tuple(rgba),)
+        c = self._client
+        if key not in self._fixture_shapes:
+            halves = [list(part["half_extents"]) for part in parts]
+            offsets = [list(part["offset"]) for part in parts]
+            collision = c.createCollisionShapeArray(
+                shapeTypes=[p.GEOM_BOX] * len(parts), halfExtents=halves, collisionFramePositions=offsets
+            )
+            visual = c.createVisualShapeArray(
+                shapeTypes=[p.GEOM_BOX] * len(parts), halfExtents=halves, visualFramePositions=offsets
+            )
+            self._fixture_shapes[key] = (collision, visual)
+        collision, visual = self._fixture_shapes[key]
+        body = c.createMultiBody(baseMass=0.0, baseCollisionShapeIndex=collision, baseVisualShapeIndex=visual,
+                                 basePosition=list(position))
+        c.changeDynamics(body, -1, lateralFriction=1.0)
+        c.changeVisualShape(body, -1, rgbaColor=list(rgba))
+        top = max(part["offset"][2] + part["half_extents"][2] for part in parts)
+        self._label(body, label, top + 0.05)
+        return body
+
+    def _label(self, body: int, text: str, height: float) -> None:
+        """Name tags are GUI-only debug text riding on the body."""
+        if self._gui and text:
+            self._labels[body] = self._client.addUserDebugText(
+                text, [0, 0, height], textColorRGB=[0.1, 0.1, 0.1], textSize=1.1, parentObjectUniqueId=body
+            )
+
+    def remove_body(self, handle: int) -> None:
+        if handle in self._labels:
+            self._client.removeUserDebugItem(self._labels.pop(handle))
+        self._client.removeBody(handle)
+
+    def body_poses(self, handles: Sequence[int]) -> list[Pose]:
+        poses = []
+        for handle in handles:
+            position, orientation = self._client.getBasePositionAndOrientation(handle)
+            poses.append((list(position), list(orientation)))
+        return poses
+
+    def body_speeds(self, handles: Sequence[int]) -> list[float]:
+        return [float(np.linalg.norm(self._client.getBaseVelocity(handle)[0])) for handle in handles]
+
+    def touches_robot(self, handle: int) -> bool:
+        return bool(self._client.getContactPoints(bodyA=self.robot, bodyB=handle))
+
+    def body_count(self) -> int:
+        return self._client.getNumBodies()
+
+    # --- sensing and lifecycle ---
+    def camera_image(self, width: int, height: int, eye: Sequence[float], target: Sequence[float],
+                     fov: float = 60.0) -> dict[str, np.ndarray]:
+        c = self._client
+        near, far = 0.05, 5.0
+        view = c.computeViewMatrix(list(eye), list(target), [0, 0, 1])
+        projection = c.computeProjectionMatrixFOV(fov, width / height, near, far)
+        renderer = p.ER_BULLET_HARDWARE_OPENGL if self._hardware_render else p.ER_TINY_RENDERER
+        _, _, rgba, depth, _ = c.getCameraImage(width, height, view, projection, renderer=renderer,
+                                                flags=p.ER_NO_SEGMENTATION_MASK)
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
+        buffer = np.asarray(depth, dtype=np.float32).reshape(height, width)
+        metres = (far * near / (far - (far - near) * buffer)).astype(np.float32)
+        return {"rgb": rgb, "depth": metres}
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._plugin >= 0:
+            self._client.unloadPlugin(self._plugin)
+        self._client.disconnect()

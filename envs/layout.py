@@ -1,0 +1,198 @@
+"""Where things go on the table: furniture, place fixtures built from place names, object poses.
+
+Plain geometry (no simulator): the env turns these specs into bodies through the driver, and the
+controller reads the resulting drop positions from `info`. The robot base is the origin, the table
+top is z=0, x points away from the robot. All places and object cells are reachable top-down.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pahf_robot.types import HAND_OVER
+
+MAX_OBJECTS = 8
+MAX_PLACES = 4
+
+TABLE_TOP = 0.0
+FLOOR_Z = -0.62
+TABLE_CENTER = (0.4, 0.0)
+TABLE_HALF = (0.65, 0.7)
+
+# Objects sit in a 2 x 4 grid of cells; jitter keeps the fingers of an open gripper clear of neighbours.
+OBJECT_ROWS = (0.34, 0.49)
+OBJECT_COLUMNS = (-0.21, -0.07, 0.07, 0.21)
+OBJECT_JITTER = 0.012
+FINGER_CLEARANCE = 0.09
+
+PLACE_ROW_X = 0.70
+PLACE_COLUMNS = {1: (0.0,), 2: (-0.12, 0.12), 3: (-0.2, 0.0, 0.2), 4: (-0.27, -0.09, 0.09, 0.27)}
+HAND_OVER_XY = (0.36, -0.43)
+PLACE_HALF = 0.08
+
+# A top-down grasp works between these distances from the base and below this height.
+REACH_MIN, REACH_MAX, REACH_TOP = 0.28, 0.76, 0.2
+
+HAND_OVER_RGBA = (1.0, 0.55, 0.1, 1.0)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A box of a fixture, centred at `offset` from the place's (x, y, table top)."""
+
+    half_extents: tuple[float, float, float]
+    offset: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class PlaceSpec:
+    """A named place: its fixture boxes and the region an object must rest in to count as placed.
+
+    `surface` is the height objects stand on, `top` the fixture's highest point (for clearance), and
+    an object counts as inside when its centre is within `region` (half extents) of (x, y).
+    """
+
+    name: str
+    shape: str
+    x: float
+    y: float
+    surface: float
+    top: float
+    region: tuple[float, float]
+    parts: tuple[Part, ...]
+
+    def as_info(self, index: int) -> dict:
+        """The plain-data view handed to planners and controllers."""
+        return {
+            "id": index,
+            "shape": self.shape,
+            "position": [self.x, self.y, self.surface],
+            "region": list(self.region),
+            "top": self.top,
+        }
+
+
+def _has(name: str, words: Sequence[str]) -> bool:
+    text = " " + " ".join(re.findall(r"[a-z]+", name.lower())) + " "
+    return any(f" {word} " in text for word in words)
+
+
+def shelf_height(name: str) -> float:
+    """Shelf levels as platforms: top higher than middle higher than bottom, all reachable top-down."""
+    if _has(name, ("top", "upper", "high", "highest", "uppermost")):
+        return 0.12
+    if _has(name, ("bottom", "lower", "low", "lowest", "floor")):
+        return 0.025
+    return 0.07
+
+
+def place_spec(name: str, x: float, y: float, height: float | None = None) -> PlaceSpec:
+    """Fixture geometry guessed from the place name's keywords; a flat pad when nothing matches."""
+    h = PLACE_HALF
+    if name == HAND_OVER:
+        return PlaceSpec(name, HAND_OVER, x, y, 0.004, 0.004, (0.07, 0.07), (Part((h, h, 0.002), (0, 0, 0.002)),))
+    if _has(name, ("shelf", "shelves", "rack", "ledge", "windowsill", "sill")):
+        top = shelf_height(name) if height is None else height
+        parts = (Part((h - 0.005, h - 0.005, top / 2 - 0.003), (0, 0, top / 2 - 0.003)), Part((h, h, 0.003), (0, 0, top - 0.003)))
+        return PlaceSpec(name, "shelf", x, y, top, top, (0.06, 0.06), parts)
+    if _has(name, ("bin", "basket", "trash", "recycling", "bucket", "hamper", "compost", "sink", "can", "toy")):
+        return _open_box(name, "bin", x, y, base=0.006 if height is None else height, wall=0.04)
+    if _has(name, ("cabinet", "drawer", "cupboard", "pantry", "closet", "fridge", "refrigerator", "freezer", "tray",
+                   "dresser", "locker", "box")):
+        return _open_box(name, "tray", x, y, base=0.04 if height is None else height, wall=0.015)
+    base = 0.005 if height is None else height
+    return PlaceSpec(name, "pad", x, y, base, base, (0.07, 0.07), (Part((h, h, base / 2), (0, 0, base / 2)),))
+
+
+def _open_box(name: str, shape: str, x: float, y: float, base: float, wall: float) -> PlaceSpec:
+    """A floor slab (raised to `base`) with four low walls `wall` above it: a bin or a tray."""
+    h, t = PLACE_HALF + 0.005, 0.004
+    top = base + wall
+    parts = (
+        Part((h, h, base / 2), (0, 0, base / 2)),
+        Part((t, h, wall / 2), (h - t, 0, base + wall / 2)),
+        Part((t, h, wall / 2), (-h + t, 0, base + wall / 2)),
+        Part((h - 2 * t, t, wall / 2), (0, h - t, base + wall / 2)),
+        Part((h - 2 * t, t, wall / 2), (0, -h + t, base + wall / 2)),
+    )
+    return PlaceSpec(name, shape, x, y, base, top, (0.065, 0.065), parts)
+
+
+def reachable(x: float, y: float, z: float = 0.0) -> bool:
+    """Whether a top-down grasp/release at (x, y, z) is inside the arm's comfortable workspace."""
+    return REACH_MIN <= math.hypot(x, y) <= REACH_MAX and x > 0.15 and -0.05 <= z <= REACH_TOP
+
+
+def layout_places(entries: Sequence[str | dict]) -> list[PlaceSpec]:
+    """Lay the scenario's places (names, or dicts with "name" and an optional "position"/"height") out.
+
+    Named places fill the far row left to right; the hand-over zone is always added last. Raises
+    ValueError for too many places, duplicates, or explicit positions that are unreachable or overlap.
+    """
+    parsed: list[tuple[str, tuple[float, float] | None, float | None]] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            parsed.append((entry, None, None))
+        elif isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            unknown = set(entry) - {"name", "position", "height"}
+            if unknown:
+                raise ValueError(f"place {entry['name']!r}: unknown keys {sorted(unknown)}")
+            position = entry.get("position")
+            if position is not None:
+                if len(position) < 2:
+                    raise ValueError(f"place {entry['name']!r}: position needs x and y, got {position!r}")
+                position = (float(position[0]), float(position[1]))
+            height = entry.get("height")
+            parsed.append((entry["name"], position, None if height is None else float(height)))
+        else:
+            raise ValueError(f"a place must be a name or a dict with a 'name', got {entry!r}")
+    names = [name for name, _, _ in parsed if name != HAND_OVER]
+    if any(not name.strip() for name in names):
+        raise ValueError("place names must not be empty")
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate place names in {names}")
+    if len(names) > MAX_PLACES:
+        raise ValueError(f"{len(names)} places do not fit: at most {MAX_PLACES} besides {HAND_OVER!r}")
+    columns = PLACE_COLUMNS.get(len(names), ())
+    specs = []
+    for (name, position, height), column in zip([p for p in parsed if p[0] != HAND_OVER], columns, strict=True):
+        x, y = position if position is not None else (PLACE_ROW_X, column)
+        spec = place_spec(name, x, y, height)
+        if not (reachable(x, y, spec.surface) and reachable(x, y, spec.top)):
+            raise ValueError(f"place {name!r} at ({x:.2f}, {y:.2f}, {spec.top:.2f}) is out of the robot's reach")
+        specs.append(spec)
+    specs.append(place_spec(HAND_OVER, *HAND_OVER_XY))
+    _check_overlaps(specs)
+    return specs
+
+
+def _check_overlaps(specs: list[PlaceSpec]) -> None:
+    """Places must not overlap each other, nor the object cells plus the room open fingers need."""
+    margin = PLACE_HALF + 0.005
+    x_lo, x_hi = OBJECT_ROWS[0] - FINGER_CLEARANCE, OBJECT_ROWS[-1] + FINGER_CLEARANCE
+    y_lo, y_hi = OBJECT_COLUMNS[0] - FINGER_CLEARANCE, OBJECT_COLUMNS[-1] + FINGER_CLEARANCE
+    for i, a in enumerate(specs):
+        for b in specs[i + 1 :]:
+            if abs(a.x - b.x) < 2 * margin and abs(a.y - b.y) < 2 * margin:
+                raise ValueError(f"places {a.name!r} and {b.name!r} overlap")
+        if x_lo - margin < a.x < x_hi + margin and y_lo - margin < a.y < y_hi + margin:
+            raise ValueError(f"place {a.name!r} at ({a.x:.2f}, {a.y:.2f}) overlaps the objects' area")
+
+
+def object_poses(rng: np.random.Generator, count: int) -> list[tuple[float, float, float]]:
+    """Random (x, y, yaw) for `count` objects: distinct grid cells plus jitter, so never overlapping."""
+    if not 0 < count <= MAX_OBJECTS:
+        raise ValueError(f"{count} objects do not fit: between 1 and {MAX_OBJECTS}")
+    cells = [(x, y) for x in OBJECT_ROWS for y in OBJECT_COLUMNS]
+    chosen = rng.permutation(len(cells))[:count]
+    jitter = rng.uniform(-OBJECT_JITTER, OBJECT_JITTER, size=(count, 2))
+    yaws = rng.uniform(-math.pi, math.pi, size=count)
+    return [
+        (cells[c][0] + float(dx), cells[c][1] + float(dy), float(yaw))
+        for c, (dx, dy), yaw in zip(chosen, jitter, yaws, strict=True)
+    ]

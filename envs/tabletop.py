@@ -1,0 +1,320 @@
+"""Gymnasium tabletop env: a Panda, a table, named places and free-text objects from a scenario.
+
+The env owns the task (scene layout, target, success) and talks to the robot only through a
+RobotDriver, so the same env runs on the PyBullet driver now and a real or remote robot later.
+Actions are absolute top-down end-effector targets plus a gripper command; every step applies one
+with IK and advances a fixed number of physics ticks (steps are counted, never timed).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.assets import asset_for, asset_kinds, catalogue, colour_for
+from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver
+from envs.layout import (
+    FLOOR_Z,
+    HAND_OVER_RGBA,
+    MAX_OBJECTS,
+    TABLE_CENTER,
+    TABLE_HALF,
+    TABLE_TOP,
+    PlaceSpec,
+    layout_places,
+    object_poses,
+)
+from pahf_robot.types import HAND_OVER
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCENE = {"objects": ["mug", "apple", "a book about birds"], "places": ["top shelf", "recycling bin"]}
+"""Used when reset gets no scene, so `gymnasium.make` plus `check_env` work with no options."""
+
+WORKSPACE_LOW = (0.15, -0.6, 0.01)
+WORKSPACE_HIGH = (0.85, 0.6, 0.45)
+CAMERA_EYE = (1.15, 0.0, 0.75)
+CAMERA_TARGET = (0.45, 0.0, 0.0)
+RESTING_SPEED = 0.05
+SPAWN_GAP = 0.0005
+
+
+class TabletopEnv(gym.Env):
+    """Pick-and-place on a table: objects and places come from the scenario given to `reset`.
+
+    Args:
+        render_mode: None (headless), "human" (PyBullet window, needs $DISPLAY) or "rgb_array".
+        camera: add "rgb" and "depth" images of the table to every observation.
+        image_size: (width, height) of camera images and rendered frames.
+        substeps: physics ticks per env step.
+        max_ee_speed: the commanded grasp point moves at most this fast (m/s) towards the action's
+            target, so absolute targets become straight, bounded motions.
+        settle_steps: physics ticks run by reset so spawned objects are at rest.
+        driver: a RobotDriver to use instead of building the PyBullet one.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 60}
+
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        camera: bool = False,
+        image_size: tuple[int, int] = (320, 240),
+        substeps: int = 4,
+        max_ee_speed: float = 1.5,
+        settle_steps: int = 2,
+        driver: RobotDriver | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        if substeps < 1 or settle_steps < 0:
+            raise ValueError("substeps must be >= 1 and settle_steps >= 0")
+        self.render_mode = render_mode
+        self.camera = camera
+        self.image_size = (int(image_size[0]), int(image_size[1]))
+        self.substeps = substeps
+        self.settle_steps = settle_steps
+        if driver is None:
+            from envs.bullet_driver import PyBulletDriver
+
+            wants_images = camera or render_mode == "rgb_array"
+            driver = PyBulletDriver(gui=render_mode == "human", renderer="egl" if wants_images else "tiny")
+        self.driver = driver
+        self._max_step = max_ee_speed * driver.physics_dt * substeps
+        # "human" needs a display: only declare it where it can work, so check_env can try every mode.
+        usable = [m for m in self.metadata["render_modes"] if m != "human" or os.environ.get("DISPLAY")]
+        self.metadata = {**self.metadata, "render_modes": usable,
+                         "render_fps": round(1.0 / (driver.physics_dt * substeps))}
+        self._kinds = asset_kinds()
+        self._spawn_table()
+        self.action_space = spaces.Box(
+            low=np.array([*WORKSPACE_LOW, -math.pi, -1.0], dtype=np.float32),
+            high=np.array([*WORKSPACE_HIGH, math.pi, 1.0], dtype=np.float32),
+        )
+        self.observation_space = self._make_observation_space()
+        self._places: list[PlaceSpec] = []
+        self._place_bodies: list[int] = []
+        self._objects: list[tuple[str, str, int]] = []
+        self._target: tuple[str, str] | None = None
+        self._command = np.zeros(3)
+        self._physics_steps = 0
+        self._closed = False
+
+    # --- spaces ---
+    def _make_observation_space(self) -> spaces.Dict:
+        lower, upper = self.driver.joint_limits()
+        slack = 0.1
+        pose_low = np.array([-5, -5, -5, -1, -1, -1, -1], dtype=np.float32)
+        fields: dict[str, spaces.Space] = {
+            "joint_positions": spaces.Box(np.array(lower, dtype=np.float32) - slack,
+                                          np.array(upper, dtype=np.float32) + slack),
+            "ee_pose": spaces.Box(pose_low, -pose_low),
+            "gripper_width": spaces.Box(-0.01, GRIPPER_MAX_WIDTH + 0.01, shape=(1,), dtype=np.float32),
+            "object_pose": spaces.Box(np.tile(pose_low, (MAX_OBJECTS, 1)), np.tile(-pose_low, (MAX_OBJECTS, 1))),
+            "object_size": spaces.Box(0.0, 1.0, shape=(MAX_OBJECTS, 3), dtype=np.float32),
+            "object_kind": spaces.Box(-1, len(self._kinds) - 1, shape=(MAX_OBJECTS,), dtype=np.int64),
+            "object_mask": spaces.MultiBinary(MAX_OBJECTS),
+        }
+        if self.camera:
+            width, height = self.image_size
+            fields["rgb"] = spaces.Box(0, 255, shape=(height, width, 3), dtype=np.uint8)
+            fields["depth"] = spaces.Box(0.0, 10.0, shape=(height, width), dtype=np.float32)
+        return spaces.Dict(fields)
+
+    def _spawn_table(self) -> None:
+        """The table and its legs, created once per env."""
+        cx, cy = TABLE_CENTER
+        hx, hy = TABLE_HALF
+        thickness = 0.04
+        leg = (TABLE_TOP - thickness - FLOOR_Z) / 2
+        parts = [{"half_extents": [hx, hy, thickness / 2], "offset": [cx, cy, TABLE_TOP - thickness / 2]}]
+        for sx in (-1, 1):
+            for sy in (-1, 1):
+                parts.append({"half_extents": [0.03, 0.03, leg],
+                              "offset": [cx + sx * (hx - 0.05), cy + sy * (hy - 0.05), FLOOR_Z + leg]})
+        self.driver.spawn_fixture(parts, [0.0, 0.0, 0.0], [0.72, 0.56, 0.4, 1.0], "")
+
+    # --- reset ---
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Lay out the scene in `options` (see module docs); the default scene when none is given.
+
+        options = {"scene": {"objects": [names], "places": [names]}, "target": {"object": .., "place": ..}}
+        Raises ValueError for a bad scene or target before touching the world.
+        """
+        super().reset(seed=seed)
+        options = options or {}
+        unknown = set(options) - {"scene", "target"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; expected 'scene' and 'target'")
+        scene = options.get("scene") or DEFAULT_SCENE
+        names, places = self._parse_scene(scene)
+        target = self._parse_target(options.get("target"), names, [spec.name for spec in places])
+        poses = object_poses(self.np_random, len(names))
+
+        if places != self._places:
+            for body in self._place_bodies:
+                self.driver.remove_body(body)
+            self._place_bodies = [self._spawn_place(spec) for spec in places]
+            self._places = places
+        for _, _, body in self._objects:
+            self.driver.remove_body(body)
+        self._objects = []
+        for name, (x, y, yaw) in zip(names, poses, strict=True):
+            kind = asset_for(name)
+            z = TABLE_TOP + catalogue()[kind].size[2] / 2 + SPAWN_GAP
+            body = self.driver.spawn_object(kind, [x, y, z], yaw, colour_for(name), name)
+            self._objects.append((name, kind, body))
+        self.driver.reset_robot()
+        self._command = np.array(self.driver.ee_pose()[0])
+        self.driver.step(self.settle_steps)
+        self._physics_steps = self.settle_steps
+        self._target = target
+        return self._observe()
+
+    def _parse_scene(self, scene: Any) -> tuple[list[str], list[PlaceSpec]]:
+        if not isinstance(scene, dict):
+            raise ValueError(f"scene must be a dict with 'objects' and 'places', got {scene!r}")
+        unknown = set(scene) - {"objects", "places"}
+        if unknown:
+            raise ValueError(f"unknown scene keys {sorted(unknown)}; expected 'objects' and 'places'")
+        names = scene.get("objects") or []
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"scene objects must be a list of names, got {names!r}")
+        names = list(names)
+        if not names:
+            raise ValueError("the scene has no objects: give at least one name in scene['objects']")
+        if any(not name.strip() for name in names):
+            raise ValueError("object names must not be empty")
+        if len(set(names)) != len(names):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"duplicate object names in the scene: {duplicates}")
+        if len(names) > MAX_OBJECTS:
+            raise ValueError(f"{len(names)} objects do not fit on the table: at most {MAX_OBJECTS}")
+        places = scene.get("places") or []
+        if isinstance(places, str):
+            raise ValueError(f"scene places must be a list, got {places!r}")
+        return names, layout_places(places)
+
+    @staticmethod
+    def _parse_target(target: Any, objects: list[str], places: list[str]) -> tuple[str, str] | None:
+        if target is None:
+            return None
+        if hasattr(target, "object") and hasattr(target, "place"):
+            target = {"object": target.object, "place": target.place}
+        if not isinstance(target, dict) or set(target) != {"object", "place"}:
+            raise ValueError(f"target must be {{'object': name, 'place': name}}, got {target!r}")
+        if target["object"] not in objects:
+            raise ValueError(f"unknown target object {target['object']!r}; the scene has {objects}")
+        if target["place"] not in places:
+            raise ValueError(f"unknown target place {target['place']!r}; the scene has {places}")
+        return target["object"], target["place"]
+
+    def _spawn_place(self, spec: PlaceSpec) -> int:
+        parts = [{"half_extents": list(part.half_extents), "offset": list(part.offset)} for part in spec.parts]
+        rgba = HAND_OVER_RGBA if spec.name == HAND_OVER else colour_for(spec.name)
+        return self.driver.spawn_fixture(parts, [spec.x, spec.y, TABLE_TOP], rgba, spec.name)
+
+    def set_target(self, object_name: str, place: str) -> tuple[dict, dict]:
+        """Switch the task within the current scene (ValueError for unknown names); returns (obs, info)."""
+        self._target = self._parse_target(
+            {"object": object_name, "place": place}, [n for n, _, _ in self._objects], [s.name for s in self._places]
+        )
+        return self._observe()
+
+    # --- step ---
+    def step(self, action):
+        if not self._objects:
+            raise RuntimeError("call reset() before step()")
+        action = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low, self.action_space.high)
+        goal = action[:3]
+        offset = goal - self._command
+        distance = float(np.linalg.norm(offset))
+        if distance > self._max_step:
+            goal = self._command + offset * (self._max_step / distance)
+        self._command = goal
+        width = (float(action[4]) + 1.0) / 2.0 * GRIPPER_MAX_WIDTH
+        self.driver.apply_action(goal.tolist(), float(action[3]), width)
+        self.driver.step(self.substeps)
+        self._physics_steps += self.substeps
+        obs, info = self._observe()
+        if self.render_mode == "human":
+            time.sleep(self.driver.physics_dt * self.substeps)
+        success = info["task_success"]
+        return obs, float(success), success, False, info
+
+    # --- observation ---
+    def _observe(self) -> tuple[dict, dict]:
+        d = self.driver
+        position, orientation = d.ee_pose()
+        poses = np.zeros((MAX_OBJECTS, 7), dtype=np.float32)
+        poses[:, 6] = 1.0
+        sizes = np.zeros((MAX_OBJECTS, 3), dtype=np.float32)
+        kinds = np.full(MAX_OBJECTS, -1, dtype=np.int64)
+        mask = np.zeros(MAX_OBJECTS, dtype=np.int8)
+        body_poses = d.body_poses([body for _, _, body in self._objects])
+        for slot, ((_, kind, _), (p, q)) in enumerate(zip(self._objects, body_poses, strict=True)):
+            poses[slot] = [*p, *q]
+            sizes[slot] = catalogue()[kind].size
+            kinds[slot] = self._kinds.index(kind)
+            mask[slot] = 1
+        obs = {
+            "joint_positions": np.array(d.joint_positions(), dtype=np.float32),
+            "ee_pose": np.array([*position, *orientation], dtype=np.float32),
+            "gripper_width": np.array([d.gripper_width()], dtype=np.float32),
+            "object_pose": poses,
+            "object_size": sizes,
+            "object_kind": kinds,
+            "object_mask": mask,
+        }
+        if self.camera:
+            obs.update(self._image())
+        info = {
+            "objects": {name: slot for slot, (name, _, _) in enumerate(self._objects)},
+            "object_kinds": {name: kind for name, kind, _ in self._objects},
+            "places": {spec.name: spec.as_info(i) for i, spec in enumerate(self._places)},
+            "target": None if self._target is None else {"object": self._target[0], "place": self._target[1]},
+            "task_success": self._achieved(body_poses),
+            "physics_steps": self._physics_steps,
+        }
+        return obs, info
+
+    def _achieved(self, body_poses: list) -> bool:
+        """The target object rests (slow, untouched by the robot) inside its place's region."""
+        if self._target is None:
+            return False
+        object_name, place_name = self._target
+        slot = next(i for i, (name, _, _) in enumerate(self._objects) if name == object_name)
+        spec = next(s for s in self._places if s.name == place_name)
+        (x, y, z), _ = body_poses[slot]
+        size = catalogue()[self._objects[slot][1]].size
+        body = self._objects[slot][2]
+        return (
+            abs(x - spec.x) <= spec.region[0]
+            and abs(y - spec.y) <= spec.region[1]
+            and spec.surface < z < spec.surface + max(size) / 2 + 0.02
+            and self.driver.body_speeds([body])[0] < RESTING_SPEED
+            and not self.driver.touches_robot(body)
+        )
+
+    def _image(self) -> dict[str, np.ndarray]:
+        width, height = self.image_size
+        return self.driver.camera_image(width, height, CAMERA_EYE, CAMERA_TARGET)
+
+    # --- render / close ---
+    def render(self):
+        """An RGB frame for "rgb_array"; the PyBullet window draws itself in "human" mode."""
+        if self.render_mode == "rgb_array":
+            return self._image()["rgb"]
+        return None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.driver.close()
