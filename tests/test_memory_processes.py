@@ -1,0 +1,99 @@
+"""Real processes against one database: a writer killed with SIGKILL, and two writers at once."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+from memory.embedders import HashingEmbedder
+from memory.store import MemoryStore
+
+WRITER = """
+import sys
+from memory.embedders import HashingEmbedder
+from memory.store import MemoryStore
+
+path, user, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+supersede_first = int(sys.argv[4]) if len(sys.argv) > 4 else None
+with MemoryStore(path, HashingEmbedder(), flush_every=25) as store:
+    if supersede_first is not None:
+        print(store.supersede("shared", supersede_first, value="changed elsewhere").id, flush=True)
+    i = 0
+    while count < 0 or i < count:
+        owner = user if i % 2 else "shared"
+        note = store.add(owner, f"situation {i} of {user}", "object", f"value {i}", "t", "feedback")
+        if i % 7 == 0:
+            store.search(owner, f"situation {i}")
+        if i % 11 == 0:
+            note = store.supersede(owner, note.id, value=f"changed {i}")
+        print(note.id, flush=True)
+        i += 1
+"""
+
+
+def _writer(db, user, count, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), user, str(count), *map(str, extra)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _integrity(db) -> str:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def test_sigkilled_writer_loses_no_committed_note(tmp_path):
+    db = tmp_path / "memory.db"
+    MemoryStore(db, HashingEmbedder()).close()
+    writer = _writer(db, "alice", -1)
+    committed = []
+    try:
+        for line in writer.stdout:
+            committed.append(int(line))
+            if len(committed) >= 300:
+                break
+        os.kill(writer.pid, signal.SIGKILL)
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+    assert writer.returncode == -signal.SIGKILL, writer.stderr.read()
+    assert len(committed) == 300
+
+    assert _integrity(db) == "ok"
+    with MemoryStore(db, HashingEmbedder()) as store:
+        kept = {n.id for user in ("alice", "shared") for n in store.notes(user, include_superseded=True)}
+        assert set(committed) <= kept
+        active = {n.id for user in ("alice", "shared") for n in store.notes(user)}
+        found = {n.id for user in ("alice", "shared") for n, _ in store.search(user, "situation 3", k=10_000)}
+        assert found == active
+        assert set(store._index.ids().tolist()) == active
+
+
+def test_two_writer_processes_share_one_database(tmp_path):
+    db = tmp_path / "memory.db"
+    with MemoryStore(db, HashingEmbedder()) as viewer:
+        before = viewer.add("shared", "a note from the parent", "object", "tea", "t", "clarification")
+        assert [n.id for n, _ in viewer.search("shared", "a note from the parent")] == [before.id]
+
+        writers = [_writer(db, "alice", 400, before.id), _writer(db, "bob", 400)]
+        outputs = [w.communicate(timeout=120) for w in writers]
+        for writer, (_, err) in zip(writers, outputs):
+            assert writer.returncode == 0, err
+        printed = [int(line) for out, _ in outputs for line in out.split()]
+        assert len(printed) == len(set(printed)) == 801
+
+        assert _integrity(db) == "ok"
+        owners = dict(viewer._conn.execute("SELECT id, user_id FROM notes"))
+        assert set(printed) <= set(owners)
+        assert viewer.get("shared", before.id).superseded_by is not None
+        for user in ("shared", "alice", "bob"):
+            expected = {n.id for n in viewer.notes(user)}
+            hits = viewer.search(user, "situation 42", k=10_000)
+            assert {n.id for n, _ in hits} == expected
+            assert all(n.user_id == user for n, _ in hits)
+        assert before.id not in {n.id for n, _ in viewer.search("shared", "a note from the parent", k=10_000)}
+        assert len(viewer.notes("alice")) == len(viewer.notes("bob")) == 200
