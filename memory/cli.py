@@ -125,7 +125,9 @@ def run_memory_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point: `python -m memory.cli show --user NAME`."""
-    parser = argparse.ArgumentParser(prog="python -m memory.cli", description="See, export or erase what the robot remembers about each user.")
+    parser = argparse.ArgumentParser(
+        prog="python -m memory.cli", description="See, export or erase what the robot remembers about each user."
+    )
     _add_commands(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

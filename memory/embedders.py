@@ -103,7 +103,7 @@ class HashingEmbedder(Embedder):
 
     def _features_of_word(self, word: str) -> tuple[np.ndarray, np.ndarray]:
         padded = f"<{word}>"
-        keys = [f"w:{word}"] + [f"c:{padded[i:i + 3]}" for i in range(len(padded) - 2)]
+        keys = [f"w:{word}"] + [f"c:{padded[i : i + 3]}" for i in range(len(padded) - 2)]
         hashes = np.array([zlib.crc32(key.encode()) for key in keys], dtype=np.uint64)
         slots = (hashes % self.dim).astype(np.intp)
         signs = np.where((hashes >> np.uint64(31)) & np.uint64(1), -1.0, 1.0)
@@ -161,9 +161,7 @@ class MiniLMEmbedder(Embedder):
         return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return self._load().encode(
-            texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True
-        )
+        return self._load().encode(texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True)
 
 
 EMBEDDERS = {"minilm": MiniLMEmbedder, "hashing": HashingEmbedder}

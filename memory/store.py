@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -210,27 +210,22 @@ class MemoryStore:
         new_vector = self._embed([changes["situation"]])[0] if "situation" in changes else None
         now = time.time()
         with self._transaction(write=True) as db:
-            old = self._get(db, user_id, note_id, with_embedding=True)
-            if old[0].superseded_by is not None:
-                raise ValueError(f"note {note_id} of user {user_id!r} is already superseded by {old[0].superseded_by}")
-            fields = {name: getattr(old[0], name) for name in _EDITABLE} | {"support": 1} | changes
+            old, old_blob = self._get(db, user_id, note_id, with_embedding=True)
+            if old.superseded_by is not None:
+                raise ValueError(f"note {note_id} of user {user_id!r} is already superseded by {old.superseded_by}")
+            fields = {name: getattr(old, name) for name in _EDITABLE} | {"support": 1} | changes
             check_fields(user_id, fields["kind"], fields["source"])
-            vector = new_vector if new_vector is not None else np.frombuffer(old[1], dtype="<f4")
+            vector = new_vector if new_vector is not None else np.frombuffer(old_blob, dtype="<f4")
+            row = (user_id, *(fields[name] for name in _EDITABLE[:-1]), int(fields["support"]), now, now)
             cursor = db.execute(
                 "INSERT INTO notes (user_id, situation, kind, value, text, source, support, created, updated,"
                 " superseded_by, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (
-                    user_id, fields["situation"], fields["kind"], fields["value"], fields["text"],
-                    fields["source"], int(fields["support"]), now, now, _blob(vector),
-                ),
+                (*row, _blob(vector)),
             )
             new_id = cursor.lastrowid
             db.execute("UPDATE notes SET superseded_by = ?, updated = ? WHERE id = ?", (new_id, now, note_id))
         self._indexed(np.array([new_id]), vector[None, :])
-        return Note(
-            new_id, user_id, fields["situation"], fields["kind"], fields["value"], fields["text"],
-            fields["source"], int(fields["support"]), now, now,
-        )
+        return Note(new_id, *row)
 
     def reinforce(self, user_id: str, note_id: int, delta: int = 1) -> Note:
         """Add `delta` (may be negative) to an active note's support count, never below 0."""
@@ -396,7 +391,7 @@ class MemoryStore:
             "user_id": user_id,
             "embedder": self.embedder_name,
             "dim": self.dim,
-            "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "notes": [note.to_dict() for note in notes if note.active],
             "history": [note.to_dict() for note in notes if not note.active],
         }
@@ -407,8 +402,7 @@ class MemoryStore:
         with self._transaction(write=False) as db:
             (users,) = db.execute("SELECT COUNT(DISTINCT user_id) FROM notes").fetchone()
             active, superseded = db.execute(
-                "SELECT COALESCE(SUM(superseded_by IS NULL), 0), COALESCE(SUM(superseded_by IS NOT NULL), 0)"
-                " FROM notes"
+                "SELECT COALESCE(SUM(superseded_by IS NULL), 0), COALESCE(SUM(superseded_by IS NOT NULL), 0) FROM notes"
             ).fetchone()
         return {
             "path": str(self.path),

@@ -16,7 +16,9 @@ from memory.store import MemoryStore
 def db(tmp_path):
     path = tmp_path / "memory.db"
     with MemoryStore(path, HashingEmbedder()) as store:
-        old = store.add("alice", "I am sleepy, bring me a drink", "object", "herbal tea", "She wants herbal tea.", "clarification")
+        old = store.add(
+            "alice", "I am sleepy, bring me a drink", "object", "herbal tea", "She wants herbal tea.", "clarification"
+        )
         store.supersede("alice", old.id, value="black coffee", text="She wants black coffee.")
         store.add("alice", "Put the glass away", "place", "top shelf", "Glasses go on the top shelf.", "feedback")
         store.add("bob", "I am sleepy, bring me a drink", "object", "cola", "He wants cola.", "feedback")

@@ -77,7 +77,10 @@ def test_lru_cache_evicts_oldest():
 
 
 def test_hashing_is_stable_across_processes():
-    code = "from memory.embedders import HashingEmbedder; print(HashingEmbedder().embed(['Herbal tea, please'])[0].tobytes().hex())"
+    code = (
+        "from memory.embedders import HashingEmbedder;"
+        "print(HashingEmbedder().embed(['Herbal tea, please'])[0].tobytes().hex())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     mine = HashingEmbedder().embed(["Herbal tea, please"])[0]
     assert bytes.fromhex(out) == mine.tobytes()

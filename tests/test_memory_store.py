@@ -59,7 +59,9 @@ def test_no_search_ever_returns_another_users_note(store):
     rng = random.Random(0)
     users = [f"user{i:04d}" for i in range(1000)]
     drafts = [
-        NoteDraft(user, rng.choice(SITUATIONS) + f" #{j}", rng.choice(["object", "place"]), f"v{j}", "t", "clarification")
+        NoteDraft(
+            user, rng.choice(SITUATIONS) + f" #{j}", rng.choice(["object", "place"]), f"v{j}", "t", "clarification"
+        )
         for user in users
         for j in range(rng.randint(1, 4))
     ]
@@ -141,6 +143,17 @@ def test_forget_removes_one_user_everywhere(store, db):
     assert (stats["users"], stats["active_notes"], stats["superseded_notes"], stats["index_vectors"]) == (1, 5, 0, 5)
     leftovers = store._conn.execute("SELECT COUNT(*) FROM notes WHERE user_id = 'alice'").fetchone()[0]
     assert leftovers == 0
+
+
+def test_forget_leaves_no_bytes_of_the_user_on_disk(store, db):
+    for i in range(30):
+        store.add("alice", f"ALICESECRET situation {i}", "object", "ALICESECRET value", "ALICESECRET", "feedback")
+        add(store, "bob", f"bob situation {i}", "tea")
+    store.search("alice", "ALICESECRET situation 1")
+    store.forget("alice")
+    files = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
+    assert files and all(b"ALICESECRET" not in p.read_bytes() for p in files)
+    assert any(b"bob situation" in p.read_bytes() for p in files)
 
 
 def _fill(db, users=("alice", "bob")) -> dict:
