@@ -194,7 +194,7 @@ CATALOG: dict[str, ContextSpec] = {
              "counter right zone", "fridge"),
         ),
         ContextSpec(
-            "celebrating",
+            "celebration",
             (
                 "I just got the promotion I was hoping for, let's celebrate!",
                 "We won the match, time to celebrate!",
@@ -215,7 +215,7 @@ CATALOG: dict[str, ContextSpec] = {
              "bottom shelf", "kitchen cabinet"),
         ),
         ContextSpec(
-            "sick",
+            "illness",
             (
                 "I've come down with a nasty cold.",
                 "My throat is sore and I keep sneezing, I'm sick.",
@@ -256,7 +256,7 @@ CATALOG: dict[str, ContextSpec] = {
              "middle shelf"),
         ),
         ContextSpec(
-            "working_late",
+            "late_work",
             (
                 "I'm working late to finish a report before the deadline.",
                 "The deadline is tomorrow and I'm still working.",
@@ -296,7 +296,7 @@ CATALOG: dict[str, ContextSpec] = {
             ("bottom shelf", "counter right zone", "drawer", "middle shelf", "counter left zone"),
         ),
         ContextSpec(
-            "stressed",
+            "anxiety",
             (
                 "I'm really anxious about tomorrow's interview.",
                 "I'm so stressed before the exam.",
@@ -378,7 +378,7 @@ CATALOG: dict[str, ContextSpec] = {
              "bottom shelf"),
         ),
         ContextSpec(
-            "bedtime",
+            "before_sleep",
             (
                 "I'm about to go to bed.",
                 "Lights out soon, I'm heading to bed.",
@@ -398,7 +398,7 @@ CATALOG: dict[str, ContextSpec] = {
             ("drawer", "top shelf", "middle shelf", "counter right zone", "counter left zone"),
         ),
         ContextSpec(
-            "after_dinner",
+            "dinner_cleanup",
             (
                 "Dinner is over and the table is a mess.",
                 "We just finished dinner and the kitchen needs cleaning.",
@@ -457,16 +457,16 @@ REQUESTS = {
         "Something from the table for me, please?",
     ),
     ("A", "place"): (
-        "Please put the {obj} where it belongs.",
+        "Please put the {obj} away.",
         "Could you put the {obj} away?",
         "Can you tidy away the {obj}?",
-        "Put the {obj} back in its place, please.",
+        "Please put away the {obj} for me.",
     ),
     ("B", "place"): (
         "Would you store the {obj} for me?",
         "Find the right spot for the {obj}, please.",
-        "Stow the {obj} where it goes, please.",
-        "Could you clear the {obj} away to its usual place?",
+        "Stow the {obj} in the usual spot, please.",
+        "Could you clear the {obj} away to the usual place?",
     ),
 }
 
