@@ -433,9 +433,9 @@ class MemoryStore:
             if self._conn.execute("SELECT EXISTS (SELECT 1 FROM notes)").fetchone()[0]:
                 log.warning("no index file at %s; rebuilding it from %s", self.index_path, self.path)
             index = VectorIndex(self.dim)
-        except IndexDimensionError as exc:
-            raise ValueError(str(exc)) from None
-        except CorruptIndexError as exc:
+        except (CorruptIndexError, IndexDimensionError) as exc:
+            # The embedder already matched the store of record, so an index of another dimension is
+            # foreign or damaged: it is a cache, rebuild it rather than refuse to work.
             log.warning("%s; rebuilding it from %s", exc, self.path)
             index = VectorIndex(self.dim)
         else:

@@ -246,12 +246,12 @@ def test_wrong_dimension_is_a_clear_error(db):
         MemoryStore(db, HashingEmbedder(dim=128))
 
 
-def test_index_file_of_another_dimension_is_a_clear_error(db):
-    _fill(db)
+def test_index_file_of_another_dimension_is_rebuilt(db, caplog):
+    before = _fill(db)
     VectorIndex(384).save(db.with_name(db.name + ".faiss"))
-    with MemoryStore(db, HashingEmbedder()) as store:
-        with pytest.raises(ValueError, match=r"384.*256"):
-            store.search("alice", "tea")
+    with caplog.at_level(logging.WARNING, logger="memory.store"):
+        assert _results(db) == before
+    assert "384-dim" in caplog.text and "256-dim" in caplog.text and "rebuilding" in caplog.text
 
 
 def test_store_without_embedder_manages_but_cannot_embed(db):
