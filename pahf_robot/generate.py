@@ -190,8 +190,15 @@ CATALOG: dict[str, ContextSpec] = {
             ("green tea", "orange juice", "croissant", "yogurt cup", "espresso shot"),
             ("oat latte", "grapefruit juice"),
             ("cereal box", "coffee beans"),
-            ("kitchen cabinet", "pantry bin", "top shelf", "middle shelf", "counter left zone",
-             "counter right zone", "fridge"),
+            (
+                "kitchen cabinet",
+                "pantry bin",
+                "top shelf",
+                "middle shelf",
+                "counter left zone",
+                "counter right zone",
+                "fridge",
+            ),
         ),
         ContextSpec(
             "celebration",
@@ -211,8 +218,15 @@ CATALOG: dict[str, ContextSpec] = {
             ("chocolate cake", "sparkling cider", "cupcake", "craft beer", "ice cream tub"),
             ("prosecco", "macarons"),
             ("leftover cake", "extra cupcakes"),
-            ("fridge", "counter left zone", "counter right zone", "top shelf", "middle shelf",
-             "bottom shelf", "kitchen cabinet"),
+            (
+                "fridge",
+                "counter left zone",
+                "counter right zone",
+                "top shelf",
+                "middle shelf",
+                "bottom shelf",
+                "kitchen cabinet",
+            ),
         ),
         ContextSpec(
             "illness",
@@ -252,8 +266,14 @@ CATALOG: dict[str, ContextSpec] = {
             ("iced tea", "popsicle", "watermelon slice", "lemon soda", "ice cream tub"),
             ("frozen yogurt", "cucumber water"),
             ("ice packs", "water jug"),
-            ("fridge", "bottom shelf", "counter left zone", "counter right zone", "kitchen cabinet",
-             "middle shelf"),
+            (
+                "fridge",
+                "bottom shelf",
+                "counter left zone",
+                "counter right zone",
+                "kitchen cabinet",
+                "middle shelf",
+            ),
         ),
         ContextSpec(
             "late_work",
@@ -353,8 +373,14 @@ CATALOG: dict[str, ContextSpec] = {
             ("granola bar", "green apple", "cheese sticks", "pretzels", "rice cakes"),
             ("veggie straws", "cheese crackers"),
             ("crackers box", "peanut butter jar"),
-            ("pantry bin", "kitchen cabinet", "top shelf", "counter left zone", "counter right zone",
-             "bottom shelf"),
+            (
+                "pantry bin",
+                "kitchen cabinet",
+                "top shelf",
+                "counter left zone",
+                "counter right zone",
+                "bottom shelf",
+            ),
         ),
         ContextSpec(
             "movie_night",
@@ -374,8 +400,14 @@ CATALOG: dict[str, ContextSpec] = {
             ("nachos", "pizza slice", "candy mix", "cold beer", "lemon soda"),
             ("sour candy", "root beer"),
             ("remote control", "playing cards"),
-            ("middle shelf", "drawer", "top shelf", "counter left zone", "counter right zone",
-             "bottom shelf"),
+            (
+                "middle shelf",
+                "drawer",
+                "top shelf",
+                "counter left zone",
+                "counter right zone",
+                "bottom shelf",
+            ),
         ),
         ContextSpec(
             "before_sleep",
@@ -415,8 +447,14 @@ CATALOG: dict[str, ContextSpec] = {
             ("mint tea", "fruit salad", "espresso shot", "red wine", "digestive biscuits"),
             ("lemon sorbet", "cheesecake slice"),
             ("ketchup bottle", "salt shaker"),
-            ("kitchen cabinet", "fridge", "counter left zone", "counter right zone", "pantry bin",
-             "top shelf"),
+            (
+                "kitchen cabinet",
+                "fridge",
+                "counter left zone",
+                "counter right zone",
+                "pantry bin",
+                "top shelf",
+            ),
         ),
         ContextSpec(
             "kids_visiting",
@@ -528,7 +566,9 @@ def check_persona(persona: Persona, path: Path) -> None:
             if spec is None:
                 raise InputError(path, "unknown context", field=f"{label}.{context}", entry="persona")
             if pref.item not in ITEMS or pref.item in {n for s in CATALOG.values() for n in s.put_away}:
-                raise InputError(path, f"'{pref.item}' is not a catalog item", field=f"{label}.{context}.item")
+                raise InputError(
+                    path, f"'{pref.item}' is not a catalog item", field=f"{label}.{context}.item"
+                )
             if pref.place not in spec.places:
                 raise InputError(
                     path, f"'{pref.place}' is not a place for {context}", field=f"{label}.{context}.place"
@@ -537,14 +577,18 @@ def check_persona(persona: Persona, path: Path) -> None:
             if clash:
                 raise InputError(path, "a cue repeats a set-B sentence", field=f"{label}.{context}.cues")
     if len(persona.preferences) * SCENARIOS_PER_CONTEXT < 20:
-        raise InputError(path, "fewer than 7 contexts give fewer than 20 scenarios per phase", field="preferences")
+        raise InputError(
+            path, "fewer than 7 contexts give fewer than 20 scenarios per phase", field="preferences"
+        )
 
 
 def _name(item: str, text_set: str) -> str:
     return item if text_set == "A" else ITEMS[item]
 
 
-def _bring_options(rng: random.Random, persona: Persona, context: str, phase: int, text_set: str) -> list[str]:
+def _bring_options(
+    rng: random.Random, persona: Persona, context: str, phase: int, text_set: str
+) -> list[str]:
     """The wanted item, the obvious one, and 1-2 distractors (often the user's own pick for another context)."""
     spec = CATALOG[context]
     wanted = persona.preference(context, phase).item
@@ -649,7 +693,9 @@ def write(files: dict[int, list[dict]], out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pahf_robot.generate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pahf_robot.generate", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives byte-identical files")
     parser.add_argument("--out", type=Path, default=SCENARIOS, help="output folder (default: scenarios/)")
     parser.add_argument("--personas", type=Path, default=PERSONAS, help="persona folder (default: personas/)")

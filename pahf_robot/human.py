@@ -46,7 +46,12 @@ _HAND_OVER_CORRECTIONS = (
     "I wanted the {x} handed to me, not put away.",
     "Please give the {x} to me next time instead of storing it.",
 )
-_THANKS = ("Thanks, that's just right.", "Perfect, thank you!", "Great, thanks.", "That's exactly it, thanks.")
+_THANKS = (
+    "Thanks, that's just right.",
+    "Perfect, thank you!",
+    "Great, thanks.",
+    "That's exactly it, thanks.",
+)
 _FAILURE = {
     "missed_grasp": ("you missed it", "your gripper closed on thin air"),
     "dropped": ("you dropped it", "it slipped out of your gripper"),
@@ -70,7 +75,7 @@ _ON_WORDS = ("shelf", "counter", "table", "zone", "sill", "desk", "tray", "rack"
 
 
 def _prep(place: str) -> str:
-    """"on the top shelf" but "in the drawer": enough for natural sentences about any place name."""
+    """ "on the top shelf" but "in the drawer": enough for natural sentences about any place name."""
     return "on" if any(w in place.lower() for w in _ON_WORDS) else "in"
 
 
@@ -130,7 +135,11 @@ class SimulatedHuman:
                 self.corrections_given += 1
             parts = [correction] if correction else []
             if failure:
-                said = self._rng.choice(_FAILURE_PREFIX).format(f=failure) if parts else f"{failure.capitalize()}."
+                said = (
+                    self._rng.choice(_FAILURE_PREFIX).format(f=failure)
+                    if parts
+                    else f"{failure.capitalize()}."
+                )
                 parts.append(said)
             text = " ".join(parts)
         self.feedback_given += 1
@@ -168,7 +177,9 @@ class SimulatedHuman:
             return None
         return self._rng.choice(others)
 
-    def _say_option(self, scenario: Scenario, option: str, bring: tuple[str, ...], place: tuple[str, ...]) -> str:
+    def _say_option(
+        self, scenario: Scenario, option: str, bring: tuple[str, ...], place: tuple[str, ...]
+    ) -> str:
         if scenario.kind == "place":
             template = self._rng.choice(place)
             prep = _prep(option)
@@ -197,4 +208,3 @@ class SimulatedHuman:
 
     def _failure(self, outcome: Outcome) -> str:
         return self._rng.choice(_FAILURE.get(outcome.failure or "", _FAILURE_GENERIC))
-

