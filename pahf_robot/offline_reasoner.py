@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory.embedders import Embedder
-from memory.store import Note
+from memory.notes import Note
 from pahf_robot.grounding import Grounder, mentioned_options, situation_of
 from pahf_robot.reasoning import (
     Decision,
@@ -33,8 +33,10 @@ class OfflineSettings:
 
     ask_below: float = 0.55
     min_margin: float = 0.08
-    grounding_floor: float = 0.45
-    grounding_weight: float = 0.35
+    answer_floor: float = 0.45
+    note_floor: float = 0.2
+    grounding_weight: float = 0.2
+    recency_weight: float = 0.1
 
 
 class OfflineReasoner(Reasoner):
@@ -43,24 +45,32 @@ class OfflineReasoner(Reasoner):
     def __init__(self, embedder: Embedder, settings: OfflineSettings | None = None):
         self.embedder = embedder
         self.settings = settings or OfflineSettings()
-        self.grounder = Grounder(embedder, self.settings.grounding_floor)
+        self.grounder = Grounder(embedder, self.settings.answer_floor)
 
     def situation(self, view: TaskView) -> str:
         return situation_of(view.task)
+
+    def prepare(self, views: list[TaskView]) -> None:
+        texts = {text for v in views for text in (v.task, self.situation(v), *v.objects, *v.places)}
+        self.embedder.embed(sorted(texts))
 
     def decide(self, view: TaskView, notes: list[tuple[Note, float]], may_ask: bool) -> Decision:
         options = options_of(view)
         kind = choice_kind(view)
         evidence = np.zeros(len(options), dtype=np.float32)
         support: list[str] = ["" for _ in options]
-        for note, similarity in notes:
-            if note.kind != kind:
-                continue
+        relevant = [(note, similarity) for note, similarity in notes if note.kind == kind]
+        recency = _recency([note for note, _ in relevant])
+        for (note, similarity), fresh in zip(relevant, recency):
             grounding = self.grounder.scores(note.value, options)
             for i, g in enumerate(grounding):
-                if g < self.settings.grounding_floor:
+                if g < self.settings.note_floor:
                     continue
-                score = similarity + self.settings.grounding_weight * (g - 1.0)
+                score = (
+                    similarity
+                    + self.settings.grounding_weight * (g - 1.0)
+                    + self.settings.recency_weight * fresh
+                )
                 if score > evidence[i]:
                     evidence[i], support[i] = score, note.value
         order = np.argsort(-evidence, kind="stable")
@@ -113,3 +123,12 @@ class OfflineReasoner(Reasoner):
         if view.places:
             return f"Where would you like the {view.objects[0]}: {listed}?"
         return f"Which would you like: {listed}?"
+
+
+def _recency(notes: list[Note]) -> list[float]:
+    """0 for the oldest retrieved note, 1 for the newest: after a drift, the newer preference wins ties."""
+    if len(notes) < 2:
+        return [1.0] * len(notes)
+    times = [note.updated for note in notes]
+    low, high = min(times), max(times)
+    return [(t - low) / (high - low) if high > low else 1.0 for t in times]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from memory.store import Note
+from memory.notes import Note
 from pahf_robot.scenarios import TaskView
 from pahf_robot.types import HAND_OVER, Outcome, Target
 
@@ -89,6 +89,9 @@ class Reasoner(ABC):
     @abstractmethod
     def note_text(self, view: TaskView, signal: PreferenceSignal) -> str:
         """A one-sentence, human-readable summary of the preference for memory."""
+
+    def prepare(self, views: list[TaskView]) -> None:
+        """Warm caches for the tasks ahead (one batched model call beats thousands of small ones)."""
 
     def usage(self) -> dict:
         """Calls, tokens and latency since the last call, for per-episode accounting."""

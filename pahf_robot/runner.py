@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from memory.embedders import make_embedder
+from memory.embedders import EMBEDDERS
 from pahf_robot.execution import make_executor
 from pahf_robot.metrics import summarise
 from pahf_robot.protocol import (
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 EPISODES_FILE = "episodes.jsonl"
 RESULTS_FILE = "results.json"
+EMBEDDING_CACHE = 1 << 16
+"""Large enough to hold every text of the bundled benchmark, so each is embedded once per run."""
 
 
 def make_reasoner(config: RunConfig, embedder):
@@ -78,8 +80,9 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
     total = count_episodes(config, benchmark, users)
 
     started = time.perf_counter()
-    embedder = make_embedder(config.embedder)
+    embedder = EMBEDDERS[config.embedder](cache_size=EMBEDDING_CACHE)
     reasoner = make_reasoner(config, embedder)
+    reasoner.prepare([s.view() for user in users for phase in config.phases for s in benchmark.for_user(user, phase)])
     executor = make_executor(config.sim)
     records = list(previous)
     bar = tqdm(total=total, initial=len(done), desc="episodes", unit="ep", disable=not progress)
