@@ -126,9 +126,12 @@ class OfflineReasoner(Reasoner):
 
 
 def _recency(notes: list[Note]) -> list[float]:
-    """0 for the oldest retrieved note, 1 for the newest: after a drift, the newer preference wins ties."""
+    """Rank by last update, 0 for the oldest retrieved note and 1 for the newest.
+
+    After a drift the newer preference wins ties. Ranks, not timestamps, keep decisions reproducible.
+    """
     if len(notes) < 2:
         return [1.0] * len(notes)
-    times = [note.updated for note in notes]
-    low, high = min(times), max(times)
-    return [(t - low) / (high - low) if high > low else 1.0 for t in times]
+    order = sorted(range(len(notes)), key=lambda i: (notes[i].updated, notes[i].id))
+    rank = {i: r for r, i in enumerate(order)}
+    return [rank[i] / (len(notes) - 1) for i in range(len(notes))]
