@@ -3,7 +3,7 @@
 Run `python assets/make_assets.py` after changing a shape; the outputs are committed so the
 simulator never needs trimesh at run time. Every object fits a Panda gripper: at most 6 cm across
 its narrow horizontal axis (the fingers open to 7.2 cm) and 0.05-0.5 kg. Visual meshes may be
-detailed; collision is a few boxes/cylinders so grasps are stable and contact is cheap.
+detailed; collision is one or two convex boxes/prisms per object so grasps are stable and cheap.
 Each body's frame sits at the centre of its bounding box, which is also its centre of mass.
 """
 
@@ -19,6 +19,7 @@ import trimesh
 
 OUT = Path(__file__).resolve().parent
 SECTIONS = 32
+COLLISION_SECTIONS = 16
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,14 @@ class Part:
 
     shape: str
     center: tuple[float, float, float]
-    half_extents: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    half_extents: tuple[float, float, float] = (0.0, 0.0)
     radius: float = 0.0
     length: float = 0.0
 
 
 @dataclass
 class Kind:
-    """A generated object kind: visual mesh, collision parts, mass and grasp height above its bottom.
+    """A generated object kind: visual mesh, collision parts and mass.
 
     Shapes are built around the vertical axis through the origin, which is where the fingers close
     (for the mug that is the body's axis, not the bounding-box centre that includes the handle).
@@ -46,7 +47,6 @@ class Kind:
     mesh: trimesh.Trimesh
     parts: list[Part]
     mass: float
-    grasp_height: float
 
 
 def lathe(profile: list[tuple[float, float]]) -> trimesh.Trimesh:
@@ -73,24 +73,24 @@ def mug() -> Kind:
          box((0.022, 0.01, 0.008), (0.04, 0, 0.028))]
     )
     parts = [cylinder_part(0.03, 0, 0.09), box_part((0.026, 0.01, 0.052), (0.042, 0, 0.05))]
-    return Kind("mug", trimesh.util.concatenate([body, handle]), parts, 0.3, 0.065)
+    return Kind("mug", trimesh.util.concatenate([body, handle]), parts, 0.3)
 
 
 def cup() -> Kind:
     mesh = lathe([(0, 0), (0.026, 0), (0.03, 0.1), (0.027, 0.1), (0.023, 0.004), (0, 0.004)])
-    return Kind("cup", mesh, [cylinder_part(0.029, 0, 0.1)], 0.25, 0.075)
+    return Kind("cup", mesh, [cylinder_part(0.029, 0, 0.1)], 0.25)
 
 
 def bottle() -> Kind:
-    mesh = lathe([(0, 0), (0.029, 0), (0.03, 0.004), (0.03, 0.1), (0.014, 0.122), (0.012, 0.14),
-                  (0.013, 0.142), (0.013, 0.15), (0, 0.15)])
-    parts = [cylinder_part(0.03, 0, 0.105), cylinder_part(0.013, 0.105, 0.15)]
-    return Kind("bottle", mesh, parts, 0.45, 0.08)
+    mesh = lathe([(0, 0), (0.029, 0), (0.03, 0.004), (0.03, 0.085), (0.015, 0.1), (0.013, 0.108),
+                  (0.014, 0.11), (0.014, 0.118), (0, 0.118)])
+    parts = [cylinder_part(0.03, 0, 0.09), cylinder_part(0.014, 0.09, 0.118)]
+    return Kind("bottle", mesh, parts, 0.45)
 
 
 def can() -> Kind:
     mesh = lathe([(0, 0), (0.026, 0), (0.03, 0.008), (0.03, 0.105), (0.026, 0.113), (0.026, 0.115), (0, 0.115)])
-    return Kind("can", mesh, [cylinder_part(0.03, 0, 0.115)], 0.35, 0.09)
+    return Kind("can", mesh, [cylinder_part(0.03, 0, 0.115)], 0.35)
 
 
 def prism(width: float, depth: float, height: float, base: float) -> trimesh.Trimesh:
@@ -103,19 +103,19 @@ def prism(width: float, depth: float, height: float, base: float) -> trimesh.Tri
 
 def carton() -> Kind:
     mesh = trimesh.util.concatenate([box((0.06, 0.06, 0.13), (0, 0, 0.065)), prism(0.06, 0.06, 0.02, 0.13)])
-    return Kind("carton", mesh, [box_part((0.06, 0.06, 0.15), (0, 0, 0.075))], 0.4, 0.105)
+    return Kind("carton", mesh, [box_part((0.06, 0.06, 0.15), (0, 0, 0.075))], 0.4)
 
 
 def small_box() -> Kind:
     mesh = trimesh.util.concatenate(
         [box((0.05, 0.09, 0.068), (0, 0, 0.034)), box((0.052, 0.092, 0.004), (0, 0, 0.068))]
     )
-    return Kind("box", mesh, [box_part((0.052, 0.092, 0.07), (0, 0, 0.035))], 0.15, 0.045)
+    return Kind("box", mesh, [box_part((0.052, 0.092, 0.07), (0, 0, 0.035))], 0.15)
 
 
 def bowl() -> Kind:
     mesh = lathe([(0, 0), (0.026, 0), (0.03, 0.045), (0.027, 0.045), (0.023, 0.006), (0, 0.006)])
-    return Kind("bowl", mesh, [cylinder_part(0.029, 0, 0.045)], 0.2, 0.027)
+    return Kind("bowl", mesh, [cylinder_part(0.029, 0, 0.045)], 0.2)
 
 
 def plate() -> Kind:
@@ -125,14 +125,14 @@ def plate() -> Kind:
          box((rim, 0.13, 0.03), (0.03 - rim / 2, 0, 0.015)), box((rim, 0.13, 0.03), (-0.03 + rim / 2, 0, 0.015)),
          box((0.06, rim, 0.03), (0, 0.065 - rim / 2, 0.015)), box((0.06, rim, 0.03), (0, -0.065 + rim / 2, 0.015))]
     )
-    return Kind("plate", mesh, [box_part((0.06, 0.13, 0.03), (0, 0, 0.015))], 0.2, 0.017)
+    return Kind("plate", mesh, [box_part((0.06, 0.13, 0.03), (0, 0, 0.015))], 0.2)
 
 
 def bag() -> Kind:
     mesh = trimesh.util.concatenate(
         [box((0.05, 0.1, 0.11), (0, 0, 0.055)), box((0.012, 0.1, 0.012), (0, 0, 0.116))]
     )
-    return Kind("bag", mesh, [box_part((0.05, 0.1, 0.122), (0, 0, 0.061))], 0.2, 0.085)
+    return Kind("bag", mesh, [box_part((0.05, 0.1, 0.122), (0, 0, 0.061))], 0.2)
 
 
 def book() -> Kind:
@@ -140,7 +140,7 @@ def book() -> Kind:
         [box((0.004, 0.12, 0.15), (0.0205, 0, 0.075)), box((0.004, 0.12, 0.15), (-0.0205, 0, 0.075)),
          box((0.045, 0.006, 0.15), (0, -0.057, 0.075)), box((0.037, 0.112, 0.144), (0, 0.002, 0.075))]
     )
-    return Kind("book", mesh, [box_part((0.045, 0.12, 0.15), (0, 0, 0.075))], 0.35, 0.12)
+    return Kind("book", mesh, [box_part((0.045, 0.12, 0.15), (0, 0, 0.075))], 0.35)
 
 
 def fruit() -> Kind:
@@ -149,16 +149,22 @@ def fruit() -> Kind:
     ball.apply_translation((0, 0, 0.0285))
     stem = trimesh.creation.cylinder(radius=0.002, height=0.012, sections=8,
                                      transform=trimesh.transformations.translation_matrix((0, 0, 0.06)))
-    return Kind("fruit", trimesh.util.concatenate([ball, stem]), [cylinder_part(0.029, 0, 0.057)], 0.15, 0.03)
+    return Kind("fruit", trimesh.util.concatenate([ball, stem]), [cylinder_part(0.029, 0, 0.057)], 0.15)
 
 
 def jar() -> Kind:
     body = lathe([(0, 0), (0.028, 0), (0.03, 0.01), (0.03, 0.075), (0.026, 0.083), (0, 0.083)])
     lid = lathe([(0, 0.081), (0.029, 0.081), (0.029, 0.1), (0, 0.1)])
-    return Kind("jar", trimesh.util.concatenate([body, lid]), [cylinder_part(0.03, 0, 0.1)], 0.35, 0.07)
+    return Kind("jar", trimesh.util.concatenate([body, lid]), [cylinder_part(0.03, 0, 0.1)], 0.35)
 
 
 KINDS = [mug, cup, bottle, can, carton, small_box, bowl, plate, bag, book, fruit, jar]
+
+
+def grasp_height(height: float) -> float:
+    """Fingers close 2.5 cm below the top (the palm sits 3.5 cm above the grasp point), or at mid-height
+    for low objects so the fingertips stay off the table."""
+    return max(height / 2, height - 0.025)
 
 
 def inertia(mass: float, extents: np.ndarray) -> list[float]:
@@ -171,19 +177,26 @@ def fmt(values) -> str:
     return " ".join(f"{v:.5g}" for v in values)
 
 
-def urdf(kind: Kind, offset: np.ndarray, extents: np.ndarray) -> str:
-    """URDF with the mesh as visual and the primitive parts as collision, frame at the box centre."""
+def part_mesh(part: Part, offset: np.ndarray) -> trimesh.Trimesh:
+    """A collision part as a small convex mesh in the object's frame.
+
+    Convex meshes (not implicit cylinders) let the simulator clip faces against the finger pads and
+    report several contact points per finger, which is what keeps a held object from pivoting."""
+    center = np.array(part.center) - offset
+    transform = trimesh.transformations.translation_matrix(center)
+    if part.shape == "box":
+        return trimesh.creation.box(extents=2 * np.array(part.half_extents), transform=transform)
+    return trimesh.creation.cylinder(radius=part.radius, height=part.length, sections=COLLISION_SECTIONS,
+                                     transform=transform)
+
+
+def urdf(kind: Kind, extents: np.ndarray, collision_files: list[str]) -> str:
+    """URDF with the detailed mesh as visual and convex part meshes as collision, frame at the box centre."""
     ixx, iyy, izz = inertia(kind.mass, extents)
-    collisions = []
-    for part in kind.parts:
-        center = np.array(part.center) - offset
-        if part.shape == "box":
-            geometry = f'<box size="{fmt(2 * np.array(part.half_extents))}"/>'
-        else:
-            geometry = f'<cylinder radius="{part.radius:.5g}" length="{part.length:.5g}"/>'
-        collisions.append(
-            f'    <collision>\n      <origin xyz="{fmt(center)}"/>\n      <geometry>{geometry}</geometry>\n    </collision>'
-        )
+    collisions = [
+        f'    <collision>\n      <geometry><mesh filename="{name}"/></geometry>\n    </collision>'
+        for name in collision_files
+    ]
     return "\n".join(
         [
             '<?xml version="1.0"?>',
@@ -207,27 +220,6 @@ def urdf(kind: Kind, offset: np.ndarray, extents: np.ndarray) -> str:
     )
 
 
-def catalogue_entry(kind: Kind, offset: np.ndarray, extents: np.ndarray) -> dict:
-    parts = []
-    for part in kind.parts:
-        entry = {"shape": part.shape, "position": [round(float(v), 5) for v in np.array(part.center) - offset]}
-        if part.shape == "box":
-            entry["half_extents"] = [round(float(v), 5) for v in part.half_extents]
-        else:
-            entry["radius"] = round(part.radius, 5)
-            entry["length"] = round(part.length, 5)
-        parts.append(entry)
-    return {
-        "urdf": f"{kind.name}.urdf",
-        "mesh": f"{kind.name}.obj",
-        "size": [round(float(v), 5) for v in extents],
-        "mass": kind.mass,
-        "inertia": [round(v, 8) for v in inertia(kind.mass, extents)],
-        "grasp_point": [round(float(v), 5) for v in np.array([0.0, 0.0, kind.grasp_height]) - offset],
-        "collision": parts,
-    }
-
-
 def collision_bounds(parts: list[Part]) -> np.ndarray:
     lows, highs = [], []
     for part in parts:
@@ -238,8 +230,12 @@ def collision_bounds(parts: list[Part]) -> np.ndarray:
     return np.array([np.min(lows, axis=0), np.max(highs, axis=0)])
 
 
+def rounded(values) -> list[float]:
+    return [round(float(v), 5) for v in values]
+
+
 def build(out: Path = OUT) -> dict:
-    """Write every kind's OBJ and URDF into `out` and return the catalogue."""
+    """Write every kind's visual OBJ, collision OBJs and URDF into `out`; return the catalogue."""
     catalogue = {}
     for make in KINDS:
         kind = make()
@@ -252,8 +248,23 @@ def build(out: Path = OUT) -> dict:
         mesh = kind.mesh.copy()
         mesh.apply_translation(-offset)
         mesh.export(out / f"{kind.name}.obj", file_type="obj", include_normals=True, include_texture=False)
-        (out / f"{kind.name}.urdf").write_text(urdf(kind, offset, extents))
-        catalogue[kind.name] = catalogue_entry(kind, offset, extents)
+        collision_files = []
+        for i, part in enumerate(kind.parts):
+            name = f"{kind.name}_collision_{i}.obj"
+            part_mesh(part, offset).export(out / name, file_type="obj", include_normals=False, include_texture=False)
+            collision_files.append(name)
+        (out / f"{kind.name}.urdf").write_text(urdf(kind, extents, collision_files))
+        grasp = np.array([0.0, 0.0, bounds[0][2] + grasp_height(float(extents[2]))]) - offset
+        catalogue[kind.name] = {
+            "urdf": f"{kind.name}.urdf",
+            "mesh": f"{kind.name}.obj",
+            "collision": collision_files,
+            "size": rounded(extents),
+            "mass": kind.mass,
+            "inertia": [round(v, 8) for v in inertia(kind.mass, extents)],
+            "grasp_point": rounded(grasp),
+            "round": all(part.shape == "cylinder" for part in kind.parts),
+        }
     (out / "catalogue.json").write_text(json.dumps(catalogue, indent=1, sort_keys=True) + "\n")
     log.info("wrote %d kinds to %s", len(catalogue), out)
     return catalogue

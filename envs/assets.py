@@ -69,7 +69,9 @@ class AssetSpec:
     mass: float
     inertia: tuple[float, float, float]
     grasp_point: tuple[float, float, float]
-    collision: tuple[dict, ...]
+    collision: tuple[str, ...]
+    round: bool
+    """Round objects can be grasped from any side (any gripper yaw)."""
 
 
 PREPOSITIONS = re.compile(r" (with|of|for|about|from|in|on|and|to) ")
@@ -129,7 +131,8 @@ def catalogue() -> dict[str, AssetSpec]:
             mass=entry["mass"],
             inertia=tuple(entry["inertia"]),
             grasp_point=tuple(entry["grasp_point"]),
-            collision=tuple(entry["collision"]),
+            collision=tuple(str(ASSETS / name) for name in entry["collision"]),
+            round=entry["round"],
         )
         for kind, entry in raw.items()
     }

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 ARM_JOINTS = list(range(7))
 FINGER_JOINTS = [9, 10]
 GRASP_LINK = 11
-ARM_FORCES = [87.0] * 4 + [12.0] * 3
+# Five times the real Panda's joint torque limits: stiff position control is what lets the simulated
+# arm move fast along straight lines without sagging or overshooting.
+ARM_FORCES = [5 * 87.0] * 4 + [5 * 12.0] * 3
 # Arm folded over the table with the grasp point at (0.42, 0, 0.25), pointing down.
 HOME = [0.0, -0.2783, 0.0, -2.5876, 0.0, 2.3093, 0.7854]
 
@@ -41,7 +43,7 @@ class PyBulletDriver(RobotDriver):
         floor_z: float = -0.62,
         physics_dt: float = 1.0 / 240.0,
         solver_iterations: int = 50,
-        arm_speed: float = 6.0,
+        arm_speed: float = 12.0,
         arm_gain: float = 0.3,
         finger_speed: float = 0.5,
         grip_force: float = 40.0,
@@ -66,16 +68,22 @@ class PyBulletDriver(RobotDriver):
         c.setAdditionalSearchPath(pybullet_data.getDataPath())
         c.setGravity(0, 0, -9.81)
         c.setPhysicsEngineParameter(
-            fixedTimeStep=physics_dt, numSolverIterations=solver_iterations, deterministicOverlappingPairs=1
+            fixedTimeStep=physics_dt, numSolverIterations=solver_iterations, deterministicOverlappingPairs=1, enableSAT=1
         )
         self._plugin = -1
         self._hardware_render = gui
         if renderer == "egl" and not gui:
             self._load_egl()
         c.loadURDF("plane.urdf", [0, 0, floor_z])
-        self.robot = c.loadURDF("franka_panda/panda.urdf", [0, 0, 0], useFixedBase=True)
+        self.robot = c.loadURDF("franka_panda/panda.urdf", [0, 0, 0], useFixedBase=True,
+                                flags=p.URDF_INITIALIZE_SAT_FEATURES)
         for finger in FINGER_JOINTS:
             c.changeDynamics(self.robot, finger, lateralFriction=2.0, spinningFriction=0.01, frictionAnchor=True)
+        # Mirror the fingers (the real hand's mimic joint): with two independent force-limited fingers a
+        # squeezed object could slide sideways with both of them under inertia.
+        gear = c.createConstraint(self.robot, FINGER_JOINTS[0], self.robot, FINGER_JOINTS[1], p.JOINT_GEAR,
+                                  [1, 0, 0], [0, 0, 0], [0, 0, 0])
+        c.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=100)
         lower, upper = [], []
         for j in ARM_JOINTS:
             info = c.getJointInfo(self.robot, j)
@@ -120,12 +128,32 @@ class PyBulletDriver(RobotDriver):
                                     maxVelocity=self._finger_speed)
 
     def apply_action(self, position: Sequence[float], yaw: float, gripper_width: float) -> None:
+        self._command_joints(self._solve_ik(list(position), yaw), gripper_width)
+
+    def _solve_ik(self, position: list[float], yaw: float, rounds: int = 5, tolerance: float = 5e-4) -> list[float]:
+        """Joint angles putting the grasp point at `position`, pointing down at `yaw`.
+
+        PyBullet's IK linearises around the body's current joint state, so one call from a far
+        configuration is centimetres off. Re-solve from each solution (posing the arm there), then
+        restore the exact joint positions and velocities so the simulation is untouched."""
         c = self._client
         orientation = c.getQuaternionFromEuler([np.pi, 0.0, yaw])
-        solution = c.calculateInverseKinematics(
-            self.robot, GRASP_LINK, list(position), orientation, maxNumIterations=20, residualThreshold=1e-4
-        )
-        self._command_joints(solution[:7], gripper_width)
+        joints = ARM_JOINTS + FINGER_JOINTS
+        saved = c.getJointStates(self.robot, joints)
+        solution = [state[0] for state in saved]
+        for _ in range(rounds):
+            solution = list(c.calculateInverseKinematics(
+                self.robot, GRASP_LINK, position, orientation, maxNumIterations=20, residualThreshold=1e-5
+            ))
+            for j, q in zip(ARM_JOINTS, solution, strict=False):
+                c.resetJointState(self.robot, j, q)
+            state = c.getLinkState(self.robot, GRASP_LINK, computeForwardKinematics=True)
+            turned = 1.0 - abs(float(np.dot(state[5], orientation)))
+            if np.linalg.norm(np.subtract(state[4], position)) < tolerance and turned < 1e-6:
+                break
+        for j, state in zip(joints, saved, strict=True):
+            c.resetJointState(self.robot, j, state[0], state[1])
+        return solution[:7]
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
@@ -150,21 +178,10 @@ class PyBulletDriver(RobotDriver):
         if kind not in self._kinds:
             spec = catalogue()[kind]
             c = self._client
-            types, radii, halves, lengths, offsets = [], [], [], [], []
-            for part in spec.collision:
-                if part["shape"] == "box":
-                    types.append(p.GEOM_BOX)
-                    halves.append(part["half_extents"])
-                    radii.append(0.0)
-                    lengths.append(0.0)
-                else:
-                    types.append(p.GEOM_CYLINDER)
-                    halves.append([0.0, 0.0, 0.0])
-                    radii.append(part["radius"])
-                    lengths.append(part["length"])
-                offsets.append(part["position"])
+            # SAT features make the finger pads touch a part's faces at several points, not one.
             collision = c.createCollisionShapeArray(
-                shapeTypes=types, radii=radii, halfExtents=halves, lengths=lengths, collisionFramePositions=offsets
+                shapeTypes=[p.GEOM_MESH] * len(spec.collision), fileNames=list(spec.collision),
+                flags=[p.URDF_INITIALIZE_SAT_FEATURES] * len(spec.collision),
             )
             visual = c.createVisualShape(p.GEOM_MESH, fileName=spec.mesh)
             self._kinds[kind] = (collision, visual, spec)

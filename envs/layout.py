@@ -74,7 +74,16 @@ class PlaceSpec:
             "position": [self.x, self.y, self.surface],
             "region": list(self.region),
             "top": self.top,
+            "footprint": list(self.footprint),
         }
+
+    @property
+    def footprint(self) -> tuple[float, float]:
+        """Half extents of the fixture on the table, for clearance planning."""
+        return (
+            max(abs(part.offset[0]) + part.half_extents[0] for part in self.parts),
+            max(abs(part.offset[1]) + part.half_extents[1] for part in self.parts),
+        )
 
 
 def _has(name: str, words: Sequence[str]) -> bool:

@@ -46,6 +46,15 @@ RESTING_SPEED = 0.05
 SPAWN_GAP = 0.0005
 
 
+def _wrap_angle(angle: float) -> float:
+    return (angle + math.pi) % (2 * math.pi) - math.pi
+
+
+def _yaw_of(quaternion) -> float:
+    x, y, z, w = quaternion
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
 class TabletopEnv(gym.Env):
     """Pick-and-place on a table: objects and places come from the scenario given to `reset`.
 
@@ -56,6 +65,8 @@ class TabletopEnv(gym.Env):
         substeps: physics ticks per env step.
         max_ee_speed: the commanded grasp point moves at most this fast (m/s) towards the action's
             target, so absolute targets become straight, bounded motions.
+        max_ee_accel: and accelerates/brakes at most this hard (m/s^2).
+        max_yaw_rate: the gripper's yaw turns at most this fast (rad/s).
         settle_steps: physics ticks run by reset so spawned objects are at rest.
         driver: a RobotDriver to use instead of building the PyBullet one.
     """
@@ -68,7 +79,9 @@ class TabletopEnv(gym.Env):
         camera: bool = False,
         image_size: tuple[int, int] = (320, 240),
         substeps: int = 4,
-        max_ee_speed: float = 1.5,
+        max_ee_speed: float = 2.0,
+        max_ee_accel: float = 10.0,
+        max_yaw_rate: float = 10.0,
         settle_steps: int = 2,
         driver: RobotDriver | None = None,
     ) -> None:
@@ -87,7 +100,9 @@ class TabletopEnv(gym.Env):
             wants_images = camera or render_mode == "rgb_array"
             driver = PyBulletDriver(gui=render_mode == "human", renderer="egl" if wants_images else "tiny")
         self.driver = driver
-        self._max_step = max_ee_speed * driver.physics_dt * substeps
+        self.max_ee_speed = max_ee_speed
+        self.max_ee_accel = max_ee_accel
+        self._max_turn = max_yaw_rate * driver.physics_dt * substeps
         # "human" needs a display: only declare it where it can work, so check_env can try every mode.
         usable = [m for m in self.metadata["render_modes"] if m != "human" or os.environ.get("DISPLAY")]
         self.metadata = {**self.metadata, "render_modes": usable,
@@ -104,6 +119,8 @@ class TabletopEnv(gym.Env):
         self._objects: list[tuple[str, str, int]] = []
         self._target: tuple[str, str] | None = None
         self._command = np.zeros(3)
+        self._velocity = np.zeros(3)
+        self._yaw_command = 0.0
         self._physics_steps = 0
         self._closed = False
 
@@ -172,7 +189,10 @@ class TabletopEnv(gym.Env):
             body = self.driver.spawn_object(kind, [x, y, z], yaw, colour_for(name), name)
             self._objects.append((name, kind, body))
         self.driver.reset_robot()
-        self._command = np.array(self.driver.ee_pose()[0])
+        position, orientation = self.driver.ee_pose()
+        self._command = np.array(position)
+        self._velocity = np.zeros(3)
+        self._yaw_command = _yaw_of(orientation)
         self.driver.step(self.settle_steps)
         self._physics_steps = self.settle_steps
         self._target = target
@@ -233,14 +253,11 @@ class TabletopEnv(gym.Env):
         if not self._objects:
             raise RuntimeError("call reset() before step()")
         action = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low, self.action_space.high)
-        goal = action[:3]
-        offset = goal - self._command
-        distance = float(np.linalg.norm(offset))
-        if distance > self._max_step:
-            goal = self._command + offset * (self._max_step / distance)
-        self._command = goal
+        goal = self._ramp(action[:3])
+        turn = _wrap_angle(float(action[3]) - self._yaw_command)
+        self._yaw_command = _wrap_angle(self._yaw_command + float(np.clip(turn, -self._max_turn, self._max_turn)))
         width = (float(action[4]) + 1.0) / 2.0 * GRIPPER_MAX_WIDTH
-        self.driver.apply_action(goal.tolist(), float(action[3]), width)
+        self.driver.apply_action(goal.tolist(), self._yaw_command, width)
         self.driver.step(self.substeps)
         self._physics_steps += self.substeps
         obs, info = self._observe()
@@ -248,6 +265,24 @@ class TabletopEnv(gym.Env):
             time.sleep(self.driver.physics_dt * self.substeps)
         success = info["task_success"]
         return obs, float(success), success, False, info
+
+    def _ramp(self, target: np.ndarray) -> np.ndarray:
+        """Next commanded grasp point towards `target`: speed and acceleration bounded, braking in time.
+
+        Absolute targets would otherwise jerk the arm, and a jerk swings a held object out of the grip."""
+        dt = self.driver.physics_dt * self.substeps
+        offset = target - self._command
+        distance = float(np.linalg.norm(offset))
+        if distance < 1e-9:
+            self._velocity = np.zeros(3)
+            return self._command
+        direction = offset / distance
+        speed = max(0.0, float(self._velocity @ direction)) + self.max_ee_accel * dt
+        speed = min(speed, self.max_ee_speed, math.sqrt(2 * self.max_ee_accel * distance))
+        advance = min(speed * dt, distance)
+        self._velocity = direction * (advance / dt)
+        self._command = self._command + direction * advance
+        return self._command
 
     # --- observation ---
     def _observe(self) -> tuple[dict, dict]:
