@@ -310,10 +310,7 @@ class MemoryStore:
                 return []
             self._fill_missing(db, index, ids)
             scores = index.vectors(ids) @ query
-            if limit is not None and limit < ids.size:
-                top = np.argpartition(-scores, limit - 1)[:limit]
-                ids, scores = ids[top], scores[top]
-            order = np.lexsort((ids, -scores))
+            order = np.lexsort((ids, -scores))[:limit]
             ids, scores = ids[order], scores[order]
             if threshold is not None:
                 keep = scores >= threshold

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 from memory.policy import Fact, apply
 from memory.store import MemoryStore
-from pahf_robot.reasoning import PreferenceSignal, Reasoner, target_for
+from pahf_robot.reasoning import PreferenceSignal, Reasoner, choice_kind, target_for
 from pahf_robot.scenarios import TaskView
 from pahf_robot.types import Outcome, Target
 
@@ -111,9 +111,10 @@ class Planner:
     def _recall(self, view: TaskView) -> list:
         if not self.channels.read:
             return []
-        return self.memory.search(view.user, self.reasoner.situation(view), k=RETRIEVE_K)
+        return self.memory.search(view.user, self.reasoner.situation(view), k=RETRIEVE_K, kind=choice_kind(view))
 
     def _remember(self, view: TaskView, signal: PreferenceSignal, source: str) -> dict:
+        """Apply the update policy; the record leaves out note ids, which depend on other users' writes."""
         fact = Fact(
             situation=self.reasoner.situation(view),
             kind=signal.kind,
@@ -122,4 +123,5 @@ class Planner:
             source=source,
             explicit_correction=signal.explicit,
         )
-        return asdict(apply(self.memory, view.user, fact))
+        op = apply(self.memory, view.user, fact)
+        return {"op": op.op, "value": op.value, "source": source, "reason": op.reason}

@@ -121,6 +121,7 @@ def run_user(
         store = MemoryStore(path, embedder)
     planner = Planner(reasoner, store, channels)
     persona = benchmark.personas.get(user)
+    reasoner.prepare([s.view() for phase in config.phases for s in benchmark.for_user(user, phase)])
     try:
         for phase in config.phases:
             interactive = phase in LEARNING_PHASES

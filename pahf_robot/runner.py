@@ -66,6 +66,22 @@ def load_resumed_config(run_dir: Path) -> RunConfig:
     return config_from_dict(json.loads(path.read_text()))
 
 
+def build_worker(config: RunConfig):
+    """The per-process pieces: embedder, reasoner and one executor (one PyBullet client)."""
+    embedder = EMBEDDERS[config.embedder](cache_size=EMBEDDING_CACHE)
+    return embedder, make_reasoner(config, embedder), make_executor(config.sim)
+
+
+def run_sequential(config, benchmark, units, run_dir, done, on_record) -> list[dict]:
+    embedder, reasoner, executor = build_worker(config)
+    try:
+        for mode, user in units:
+            run_user(mode, user, config, benchmark, reasoner, embedder, executor, run_dir, done, on_record)
+    finally:
+        executor.close()
+    return []
+
+
 def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
     """Run (or continue) the protocol into `run_dir` and return the results written to results.json."""
     benchmark = load_benchmark(Path(config.scenarios) if config.scenarios else None)
@@ -80,26 +96,23 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
     total = count_episodes(config, benchmark, users)
 
     started = time.perf_counter()
-    embedder = EMBEDDERS[config.embedder](cache_size=EMBEDDING_CACHE)
-    reasoner = make_reasoner(config, embedder)
-    reasoner.prepare([s.view() for user in users for phase in config.phases for s in benchmark.for_user(user, phase)])
-    executor = make_executor(config.sim)
     records = list(previous)
-    bar = tqdm(total=total, initial=len(done), desc="episodes", unit="ep", disable=not progress)
-    try:
-        with episodes_path.open("a") as sink:
+    with episodes_path.open("a") as sink, tqdm(
+        total=total, initial=len(done), desc="episodes", unit="ep", disable=not progress
+    ) as bar:
 
-            def on_record(record: dict) -> None:
-                sink.write(json.dumps(record, sort_keys=True) + "\n")
-                sink.flush()
-                records.append(record)
-                bar.update(1)
+        def on_record(record: dict) -> None:
+            sink.write(json.dumps(record, sort_keys=True) + "\n")
+            sink.flush()
+            records.append(record)
+            bar.update(1)
 
-            for mode, user in units:
-                run_user(mode, user, config, benchmark, reasoner, embedder, executor, run_dir, done, on_record)
-    finally:
-        bar.close()
-        executor.close()
+        if config.workers > 1:
+            from pahf_robot.parallel import run_parallel
+
+            failures = run_parallel(config, units, run_dir, done, on_record)
+        else:
+            failures = run_sequential(config, benchmark, units, run_dir, done, on_record)
 
     results = {
         "modes": summarise(records),
@@ -108,6 +121,8 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
         "config": asdict(config),
         "benchmark": benchmark.source,
     }
+    if failures:
+        results["failed"] = failures
     (run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
     from pahf_robot.plots import write_plots
 
