@@ -47,6 +47,8 @@ class Kind:
     mesh: trimesh.Trimesh
     parts: list[Part]
     mass: float
+    grasp: float | None = None
+    """Grasp height above the bottom when the default rule would put the pads on a narrow neck."""
 
 
 def lathe(profile: list[tuple[float, float]]) -> trimesh.Trimesh:
@@ -82,10 +84,10 @@ def cup() -> Kind:
 
 
 def bottle() -> Kind:
-    mesh = lathe([(0, 0), (0.029, 0), (0.03, 0.004), (0.03, 0.085), (0.015, 0.1), (0.013, 0.108),
-                  (0.014, 0.11), (0.014, 0.118), (0, 0.118)])
-    parts = [cylinder_part(0.03, 0, 0.09), cylinder_part(0.014, 0.09, 0.118)]
-    return Kind("bottle", mesh, parts, 0.45)
+    mesh = lathe([(0, 0), (0.029, 0), (0.03, 0.004), (0.03, 0.1), (0.016, 0.11), (0.013, 0.113),
+                  (0.014, 0.114), (0.014, 0.122), (0, 0.122)])
+    parts = [cylinder_part(0.03, 0, 0.102), cylinder_part(0.014, 0.102, 0.122)]
+    return Kind("bottle", mesh, parts, 0.45, grasp=0.093)
 
 
 def can() -> Kind:
@@ -254,7 +256,8 @@ def build(out: Path = OUT) -> dict:
             part_mesh(part, offset).export(out / name, file_type="obj", include_normals=False, include_texture=False)
             collision_files.append(name)
         (out / f"{kind.name}.urdf").write_text(urdf(kind, extents, collision_files))
-        grasp = np.array([0.0, 0.0, bounds[0][2] + grasp_height(float(extents[2]))]) - offset
+        height = kind.grasp if kind.grasp is not None else grasp_height(float(extents[2]))
+        grasp = np.array([0.0, 0.0, bounds[0][2] + height]) - offset
         catalogue[kind.name] = {
             "urdf": f"{kind.name}.urdf",
             "mesh": f"{kind.name}.obj",

@@ -159,7 +159,8 @@ class GraspController:
         self._move(release, yaw, self.gripper_for("lower", hold), tolerance=0.006, held=held, phase="lower")
         self._release(release, yaw, width)
         if self.retreat:
-            self._move(pre_release + np.array([0.0, 0.0, 0.02]), yaw, OPEN, tolerance=0.02)
+            clear = release[2] + held.size[2] - held.hang + FINGERTIP_DEPTH + CLEARANCE
+            self._move(np.array([release[0], release[1], clear]), yaw, OPEN, tolerance=0.01)
         self._settle(yaw)
 
     def _leave_low(self, grip: float) -> None:
