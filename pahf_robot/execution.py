@@ -52,9 +52,10 @@ class PhysicsExecutor:
         self.env.close()
 
 
-def make_executor(sim: str, render_mode: str | None = None):
-    if sim == "none":
+def make_executor(config):
+    """The executor a run configuration asks for (`config` is a RunConfig)."""
+    if config.sim == "none":
         return DecisionOnlyExecutor()
-    if sim == "pybullet":
-        return PhysicsExecutor(render_mode=render_mode)
-    raise ValueError(f"unknown --sim {sim!r}: expected 'pybullet' or 'none'")
+    if config.sim == "pybullet":
+        return PhysicsExecutor(render_mode="human" if config.gui else None)
+    raise ValueError(f"unknown --sim {config.sim!r}: expected 'pybullet' or 'none'")

@@ -55,7 +55,7 @@ def run_parallel(
                 pass
 
         with ProcessPoolExecutor(
-            config.workers, mp_context=context, initializer=_init_worker, initargs=(config, records)
+            config.worker_count(), mp_context=context, initializer=_init_worker, initargs=(config, records)
         ) as pool:
             pending = {
                 pool.submit(_run_unit, mode, user, str(run_dir), {k for k in done if k[:2] == (mode, user)}): (mode, user)

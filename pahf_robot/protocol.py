@@ -7,6 +7,7 @@ are repeated `learning_iter` times. Every episode becomes one flat JSON record.
 from __future__ import annotations
 
 import hashlib
+import os
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -40,8 +41,25 @@ class RunConfig:
     noise: float = 0.0
     embedder: str = "minilm"
     reasoner: str = "offline"
+    model: str | None = None
+    base_url: str | None = None
+    human: str = "rule"
     memory_db: str | None = None
-    workers: int = 1
+    workers: int = 0
+    gui: bool = False
+    speed: float = 1.0
+    record: str | None = None
+    driver: str = "local"
+    driver_host: str = "127.0.0.1"
+    driver_port: int = 8765
+
+    def worker_count(self) -> int:
+        """0 means automatic: one process per core with physics, one without (decisions take seconds)."""
+        if self.workers:
+            return self.workers
+        if self.sim == "none" or self.gui:
+            return 1
+        return max(1, os.cpu_count() or 1)
 
     def validate(self, benchmark: Benchmark) -> None:
         unknown = [m for m in self.modes if m not in MODES]
@@ -54,8 +72,10 @@ class RunConfig:
             raise ValueError("--learning-iter: must be at least 1")
         if not 0.0 <= self.noise <= 1.0:
             raise ValueError("--noise: must be between 0 and 1")
-        if self.workers < 1:
-            raise ValueError("--workers: must be at least 1")
+        if self.workers < 0:
+            raise ValueError("--workers: must be at least 1 (or 0 for one per core)")
+        if self.gui and self.workers > 1:
+            raise ValueError("--gui: watching needs one process; drop --workers")
         users = benchmark.users()
         missing = [p for p in self.personas or [] if p not in users]
         if missing:

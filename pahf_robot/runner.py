@@ -69,7 +69,7 @@ def load_resumed_config(run_dir: Path) -> RunConfig:
 def build_worker(config: RunConfig):
     """The per-process pieces: embedder, reasoner and one executor (one PyBullet client)."""
     embedder = EMBEDDERS[config.embedder](cache_size=EMBEDDING_CACHE)
-    return embedder, make_reasoner(config, embedder), make_executor(config.sim)
+    return embedder, make_reasoner(config, embedder), make_executor(config)
 
 
 def run_sequential(config, benchmark, units, run_dir, done, on_record) -> list[dict]:
@@ -107,7 +107,7 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
             records.append(record)
             bar.update(1)
 
-        if config.workers > 1:
+        if config.worker_count() > 1:
             from pahf_robot.parallel import run_parallel
 
             failures = run_parallel(config, units, run_dir, done, on_record)
