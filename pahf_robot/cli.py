@@ -54,6 +54,8 @@ def _add_run_parser(subparsers) -> None:
     run.add_argument(
         "--workers", type=int, help="worker processes, personas sharded over them (default: one per core with physics)"
     )
+    run.add_argument("--executor", choices=["local", "ray"], help="where workers run: local processes or Ray")
+    run.add_argument("--ray-address", help="Ray cluster address for --executor ray (default: start Ray locally)")
     run.add_argument("--gui", action="store_true", default=None, help="watch in the PyBullet GUI (needs a display)")
     run.add_argument("--speed", type=float, help="GUI playback speed factor relative to real time (default: 1)")
     run.add_argument("--record", metavar="DIR", help="write one video per episode into DIR")
@@ -119,7 +121,10 @@ def _cmd_run(args) -> int:
     results = run(config, run_dir, progress=not args.no_progress)
     print(format_table(results))
     print(f"{results['episodes']} episodes in {results['wall_seconds']} s; results in {run_dir}/")
-    return 0
+    for failure in results.get("failed", []):
+        print(f"pahf-robot: error: persona {failure['user']} (mode {failure['mode']}) failed: {failure['error']}",
+              file=sys.stderr)
+    return 1 if results.get("failed") else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,9 @@
-"""`--workers N`: (mode, user) units sharded over processes, one PyBullet client and embedder each.
+"""Personas sharded over worker processes (`--workers N`) or Ray actors (`--executor ray`).
 
-Units are independent (each user's phases are sequential, users are not), every episode has its own seed,
-and memory records carry no database-wide ids, so the records equal a sequential run's. Records stream back
-through a queue as they happen, so `--resume` works the same as in a sequential run.
+Units are (mode, user) pairs: a user's phases are sequential because memory carries over, users are
+independent. Every episode has its own seed and memory records carry no database-wide ids, so the
+records equal a sequential run's. Records stream back through a queue as they happen, so `--resume`
+works as in a sequential run. A unit that fails is reported with its persona; the others go on.
 """
 
 from __future__ import annotations
@@ -18,59 +19,120 @@ from pahf_robot.protocol import RunConfig, run_user
 
 log = logging.getLogger(__name__)
 
-_worker: dict = {}
+
+class UnitRunner:
+    """One worker's long-lived state: benchmark, embedder, reasoner and a single PyBullet client."""
+
+    def __init__(self, config: RunConfig, sink):
+        from pahf_robot.runner import build_worker
+        from pahf_robot.scenarios import load_benchmark
+
+        self.config = config
+        self.benchmark = load_benchmark(Path(config.scenarios) if config.scenarios else None)
+        self.embedder, self.reasoner, self.executor = build_worker(config)
+        self.sink = sink
+
+    def run_unit(self, mode: str, user: str, run_dir: str, done: set[tuple]) -> None:
+        run_user(mode, user, self.config, self.benchmark, self.reasoner, self.embedder, self.executor,
+                 Path(run_dir), done, self.sink.put)
 
 
-def _init_worker(config: RunConfig, records) -> None:
-    from pahf_robot.runner import build_worker
-    from pahf_robot.scenarios import load_benchmark
-
-    _worker["config"] = config
-    _worker["benchmark"] = load_benchmark(Path(config.scenarios) if config.scenarios else None)
-    _worker["embedder"], _worker["reasoner"], _worker["executor"] = build_worker(config)
-    _worker["records"] = records
+def _failure(mode: str, user: str, error: BaseException) -> dict:
+    log.error("worker running persona %s (mode %s) failed: %s", user, mode, error)
+    return {"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"}
 
 
-def _run_unit(mode: str, user: str, run_dir: str, done: set[tuple]) -> None:
-    w = _worker
-    run_user(mode, user, w["config"], w["benchmark"], w["reasoner"], w["embedder"], w["executor"], Path(run_dir),
-             done, w["records"].put)
+def _drain(records, on_record: Callable[[dict], None], timeout: float) -> None:
+    try:
+        on_record(records.get(timeout=timeout))
+        while True:
+            on_record(records.get_nowait())
+    except queue_module.Empty:
+        pass
+
+
+_process_runner: UnitRunner | None = None
+
+
+def _init_process(config: RunConfig, records) -> None:
+    global _process_runner
+    _process_runner = UnitRunner(config, records)
+
+
+def _run_in_process(mode: str, user: str, run_dir: str, done: set[tuple]) -> None:
+    _process_runner.run_unit(mode, user, run_dir, done)
+
+
+def _unit_done(done: set[tuple], mode: str, user: str) -> set[tuple]:
+    return {k for k in done if k[:2] == (mode, user)}
 
 
 def run_parallel(
     config: RunConfig, units: list[tuple[str, str]], run_dir: Path, done: set[tuple], on_record: Callable[[dict], None]
 ) -> list[dict]:
-    """Run the units on `config.workers` processes; returns the units that failed, with their error."""
+    """Run the units on the configured executor; returns the units that failed, with their error."""
+    if config.executor == "ray":
+        return _run_on_ray(config, units, run_dir, done, on_record)
     context = multiprocessing.get_context("spawn")
     failures: list[dict] = []
     with context.Manager() as manager:
         records = manager.Queue()
-
-        def drain(timeout: float) -> None:
-            try:
-                on_record(records.get(timeout=timeout))
-                while True:
-                    on_record(records.get_nowait())
-            except queue_module.Empty:
-                pass
-
         with ProcessPoolExecutor(
-            config.worker_count(), mp_context=context, initializer=_init_worker, initargs=(config, records)
+            config.worker_count(), mp_context=context, initializer=_init_process, initargs=(config, records)
         ) as pool:
             pending = {
-                pool.submit(_run_unit, mode, user, str(run_dir), {k for k in done if k[:2] == (mode, user)}): (mode, user)
+                pool.submit(_run_in_process, mode, user, str(run_dir), _unit_done(done, mode, user)): (mode, user)
                 for mode, user in units
             }
-            futures = dict(pending)
             while pending:
-                drain(timeout=0.2)
+                _drain(records, on_record, timeout=0.2)
                 finished, _ = wait(list(pending), timeout=0, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    pending.pop(future)
-                    error = future.exception()
-                    if error is not None:
-                        mode, user = futures[future]
-                        log.error("worker running persona %s (mode %s) failed: %s", user, mode, error)
-                        failures.append({"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"})
-        drain(timeout=0.5)
+                    mode, user = pending.pop(future)
+                    if future.exception() is not None:
+                        failures.append(_failure(mode, user, future.exception()))
+        _drain(records, on_record, timeout=0.5)
+    return failures
+
+
+def _run_on_ray(
+    config: RunConfig, units: list[tuple[str, str]], run_dir: Path, done: set[tuple], on_record: Callable[[dict], None]
+) -> list[dict]:
+    """Same sharding on Ray actors; on a cluster, the run directory must be on a shared filesystem."""
+    try:
+        import ray
+        from ray.util.queue import Queue
+    except ImportError:
+        raise ValueError("--executor ray: Ray is not installed (pip install '.[ray]')") from None
+    workers = config.worker_count()
+    if config.ray_address:
+        ray.init(address=config.ray_address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    failures: list[dict] = []
+    try:
+        records = Queue()
+        actor_class = ray.remote(num_cpus=1)(UnitRunner)
+        idle = [actor_class.remote(config, records) for _ in range(workers)]
+        todo = list(units)
+        running: dict = {}
+        while todo or running:
+            while todo and idle:
+                mode, user = todo.pop(0)
+                actor = idle.pop()
+                ref = actor.run_unit.remote(mode, user, str(run_dir.resolve()), _unit_done(done, mode, user))
+                running[ref] = (actor, mode, user)
+            _drain(records, on_record, timeout=0.2)
+            ready, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
+            for ref in ready:
+                actor, mode, user = running.pop(ref)
+                try:
+                    ray.get(ref)
+                    idle.append(actor)
+                except Exception as error:  # noqa: BLE001 - any worker failure is reported, not fatal
+                    failures.append(_failure(mode, user, error))
+                    idle.append(actor_class.remote(config, records))
+        _drain(records, on_record, timeout=0.5)
+    finally:
+        ray.shutdown()
     return failures

@@ -46,6 +46,8 @@ class RunConfig:
     human: str = "rule"
     memory_db: str | None = None
     workers: int = 0
+    executor: str = "local"
+    ray_address: str | None = None
     gui: bool = False
     speed: float = 1.0
     record: str | None = None
@@ -74,7 +76,9 @@ class RunConfig:
             raise ValueError("--noise: must be between 0 and 1")
         if self.workers < 0:
             raise ValueError("--workers: must be at least 1 (or 0 for one per core)")
-        if self.gui and self.workers > 1:
+        if self.executor not in ("local", "ray"):
+            raise ValueError(f"--executor: unknown executor {self.executor!r} (choose from local, ray)")
+        if self.gui and (self.workers > 1 or self.executor == "ray"):
             raise ValueError("--gui: watching needs one process; drop --workers")
         users = benchmark.users()
         missing = [p for p in self.personas or [] if p not in users]

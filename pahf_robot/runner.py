@@ -73,13 +73,19 @@ def build_worker(config: RunConfig):
 
 
 def run_sequential(config, benchmark, units, run_dir, done, on_record) -> list[dict]:
+    """Units one after another in this process; a failing unit is reported and the others still run."""
     embedder, reasoner, executor = build_worker(config)
+    failures = []
     try:
         for mode, user in units:
-            run_user(mode, user, config, benchmark, reasoner, embedder, executor, run_dir, done, on_record)
+            try:
+                run_user(mode, user, config, benchmark, reasoner, embedder, executor, run_dir, done, on_record)
+            except Exception as error:  # noqa: BLE001 - reported per persona, like a crashed worker
+                log.error("persona %s (mode %s) failed: %s", user, mode, error)
+                failures.append({"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"})
     finally:
         executor.close()
-    return []
+    return failures
 
 
 def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
@@ -107,7 +113,7 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
             records.append(record)
             bar.update(1)
 
-        if config.worker_count() > 1:
+        if config.worker_count() > 1 or config.executor == "ray":
             from pahf_robot.parallel import run_parallel
 
             failures = run_parallel(config, units, run_dir, done, on_record)

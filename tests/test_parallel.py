@@ -1,0 +1,50 @@
+"""Scale-out: sequential, --workers 2 and Ray give identical records; a failing persona is reported alone."""
+
+from __future__ import annotations
+
+import json
+
+from pahf_robot.cli import main
+from pahf_robot.protocol import RunConfig
+from pahf_robot.runner import EPISODES_FILE, RESULTS_FILE, read_records, run
+from pahf_robot.scenarios import PHASE_FILES
+from tests.test_protocol import comparable, small_benchmark
+
+
+def test_sequential_workers_and_ray_give_identical_records(tmp_path):
+    bench = small_benchmark(tmp_path / "bench", per_phase=4)
+    base = dict(scenarios=str(bench), sim="none", embedder="hashing", learning_iter=2, seed=4, modes=["pahf", "post-only"])
+    runs = {
+        "sequential": RunConfig(**base, workers=1),
+        "workers": RunConfig(**base, workers=2),
+        "ray": RunConfig(**base, workers=2, executor="ray"),
+    }
+    records = {}
+    for name, config in runs.items():
+        results = run(config, tmp_path / name, progress=False)
+        assert "failed" not in results
+        records[name] = comparable(read_records(tmp_path / name / EPISODES_FILE))
+    assert len(records["sequential"]) == 2 * 2 * 4 * (2 + 1 + 2 + 1)
+    assert records["workers"] == records["sequential"]
+    assert records["ray"] == records["sequential"]
+
+
+def test_a_failing_persona_is_reported_and_the_rest_is_kept(tmp_path, capsys):
+    """One persona's scene holds more objects than the table fits: its worker fails, the other finishes."""
+    bench = small_benchmark(tmp_path / "bench", per_phase=1)
+    first = bench / PHASE_FILES[1]
+    rows = json.loads(first.read_text())
+    crowded = next(r for r in rows if r["user"] == "bo" and r["user_intent_location"] == "pick-up")
+    crowded["scene_objects"] += [f"spare cup {i}" for i in range(9)]
+    first.write_text(json.dumps(rows))
+    out = tmp_path / "run"
+    code = main(["run", "--scenarios", str(bench), "--sim", "pybullet", "--embedder", "hashing", "--modes", "pahf",
+                 "--learning-iter", "1", "--workers", "2", "--out", str(out), "--no-progress"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "persona bo" in err and "do not fit" in err
+    results = json.loads((out / RESULTS_FILE).read_text())
+    assert [f["user"] for f in results["failed"]] == ["bo"]
+    users = {r["user"] for r in read_records(out / EPISODES_FILE)}
+    assert users == {"alex"}
+    assert results["modes"]["pahf"]["phases"]["4"]["episodes"] == 1
