@@ -4,7 +4,8 @@ Run `python assets/make_assets.py` after changing a shape; the outputs are commi
 simulator never needs trimesh at run time. Every object fits a Panda gripper: at most 6 cm across
 its narrow horizontal axis (the fingers open to 7.2 cm) and 0.05-0.5 kg. Visual meshes may be
 detailed; collision is one or two convex boxes/prisms per object so grasps are stable and cheap.
-Each body's frame sits at the centre of its bounding box, which is also its centre of mass.
+Each body's frame (and centre of mass) sits on its vertical axis at mid-height: the centre of its
+bounding box, except for the mug, whose handle makes the box reach further on +x.
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ class Part:
 class Kind:
     """A generated object kind: visual mesh, collision parts and mass.
 
-    Shapes are built around the vertical axis through the origin, which is where the fingers close
-    (for the mug that is the body's axis, not the bounding-box centre that includes the handle).
+    Shapes are built around the vertical axis through the origin, which is where the fingers close.
     """
 
     name: str
@@ -242,7 +242,7 @@ def build(out: Path = OUT) -> dict:
     for make in KINDS:
         kind = make()
         bounds = collision_bounds(kind.parts)
-        offset = bounds.mean(axis=0)
+        offset = np.array([0.0, 0.0, bounds.mean(axis=0)[2]])
         extents = bounds[1] - bounds[0]
         width = min(extents[0], extents[1])
         if width > 0.0605 or not 0.05 <= kind.mass <= 0.5:

@@ -44,7 +44,7 @@ class PyBulletDriver(RobotDriver):
         renderer: str = "tiny",
         floor_z: float = -0.62,
         physics_dt: float = 1.0 / 240.0,
-        solver_iterations: int = 50,
+        solver_iterations: int = 25,
         arm_speed: float = 12.0,
         arm_gain: float = 0.3,
         finger_speed: float = 0.5,
@@ -95,6 +95,7 @@ class PyBulletDriver(RobotDriver):
         self._kinds: dict[str, tuple[int, int, AssetSpec]] = {}
         self._fixture_shapes: dict[tuple, tuple[int, int]] = {}
         self._labels: dict[int, int] = {}
+        self._last_ik: tuple[tuple[float, ...], list[float], bool] | None = None
         self.reset_robot()
         if gui:
             c.configureDebugVisualizer(c.COV_ENABLE_RENDERING, 1)
@@ -113,6 +114,7 @@ class PyBulletDriver(RobotDriver):
     # --- robot ---
     def reset_robot(self) -> None:
         c = self._client
+        self._last_ik = None
         for j, q in zip(ARM_JOINTS, HOME, strict=True):
             c.resetJointState(self.robot, j, q, 0.0)
         for j in FINGER_JOINTS:
@@ -136,26 +138,38 @@ class PyBulletDriver(RobotDriver):
         """Joint angles putting the grasp point at `position`, pointing down at `yaw`.
 
         PyBullet's IK linearises around the body's current joint state, so one call from a far
-        configuration is centimetres off. Re-solve from each solution (posing the arm there), then
-        restore the exact joint positions and velocities so the simulation is untouched."""
+        configuration is centimetres off. Pose the arm at the previous solution (targets move little
+        between steps), re-solve from each solution until it converges, then restore the exact joint
+        positions and velocities so the simulation is untouched. A repeated target reuses a converged
+        answer (an unconverged one is refined further from where it stopped)."""
+        target = (*position, yaw)
+        if self._last_ik is not None and self._last_ik[0] == target and self._last_ik[2]:
+            return self._last_ik[1]
         c = self._client
         orientation = c.getQuaternionFromEuler([np.pi, 0.0, yaw])
-        joints = ARM_JOINTS + FINGER_JOINTS
-        saved = c.getJointStates(self.robot, joints)
-        solution = [state[0] for state in saved]
+        saved = c.getJointStates(self.robot, ARM_JOINTS)
+        if self._last_ik is not None:
+            self._pose_arm(self._last_ik[1])
+        solution, converged = [state[0] for state in saved], False
         for _ in range(rounds):
             solution = list(c.calculateInverseKinematics(
                 self.robot, GRASP_LINK, position, orientation, maxNumIterations=20, residualThreshold=1e-5
-            ))
-            for j, q in zip(ARM_JOINTS, solution, strict=False):
-                c.resetJointState(self.robot, j, q)
+            ))[:7]
+            self._pose_arm(solution)
             state = c.getLinkState(self.robot, GRASP_LINK, computeForwardKinematics=True)
             turned = 1.0 - abs(float(np.dot(state[5], orientation)))
-            if np.linalg.norm(np.subtract(state[4], position)) < tolerance and turned < 1e-6:
+            converged = bool(np.linalg.norm(np.subtract(state[4], position)) < tolerance and turned < 1e-6)
+            if converged:
                 break
-        for j, state in zip(joints, saved, strict=True):
-            c.resetJointState(self.robot, j, state[0], state[1])
-        return solution[:7]
+        self._pose_arm([state[0] for state in saved], [state[1] for state in saved])
+        self._last_ik = (target, solution, converged)
+        return solution
+
+    def _pose_arm(self, angles: Sequence[float], velocities: Sequence[float] | None = None) -> None:
+        velocities = velocities if velocities is not None else [0.0] * len(angles)
+        self._client.resetJointStatesMultiDof(
+            self.robot, ARM_JOINTS, targetValues=[[q] for q in angles], targetVelocities=[[v] for v in velocities]
+        )
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):

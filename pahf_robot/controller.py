@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.assets import asset_kinds, catalogue
-from envs.layout import reachable
+from envs.layout import TABLE_TOP, reachable
 from pahf_robot.types import Outcome, Target
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class GraspController:
         return Outcome(success=success, failure=failure, steps=self._info["physics_steps"] - self._start)
 
     def gripper_for(self, phase: str, hold: float) -> float:
-        """Gripper command while carrying in `phase` ("lift", "carry", "lower"): `hold` keeps the grip.
+        """Gripper command while carrying in `phase` ("carry", "lower"): `hold` keeps the grip.
         A hook so tests can open the hand mid-carry."""
         return hold
 
@@ -139,9 +139,10 @@ class GraspController:
 
         self._leave_low(pre_open)
         obstacles = self._obstacles(exclude=slot)
-        self._follow(self._plan(self._ee(), pre_grasp, obstacles, HAND_DISCS), obstacles, HAND_DISCS, yaw, pre_open)
-        self._move(pre_grasp, yaw, pre_open, tolerance=0.008, yaw_tolerance=0.05)
-        self._move(grasp, yaw, pre_open, tolerance=0.004, yaw_tolerance=0.03)
+        approach = self._plan(self._ee(), pre_grasp, obstacles, HAND_DISCS)
+        self._follow(approach, obstacles, HAND_DISCS, yaw, pre_open, phase="approach")
+        self._move(pre_grasp, yaw, pre_open, tolerance=0.008, yaw_tolerance=0.05, phase="approach")
+        self._move(grasp, yaw, pre_open, tolerance=0.004, yaw_tolerance=0.03, phase="descend")
         held = self._close(slot, grasp, yaw, width)
 
         surface, fixture_top = place["position"][2], place["top"]
@@ -150,17 +151,14 @@ class GraspController:
         pre_release = release.copy()
         pre_release[2] = max(release[2], fixture_top + bottom_offset + CLEARANCE + 0.004)
         discs = HAND_DISCS + ((held.radius, -held.hang),)
-        hold = CLOSED
-        lift = self._ee() + np.array([0.0, 0.0, 0.02])
-        self._move(lift, yaw, self.gripper_for("lift", hold), tolerance=0.01, held=held, phase="lift")
         path = self._plan(self._ee(), pre_release, obstacles, discs)
-        self._follow(path, obstacles, discs, yaw, self.gripper_for("carry", hold), held=held, phase="carry")
-        self._move(pre_release, yaw, self.gripper_for("carry", hold), tolerance=0.01, held=held, phase="carry")
-        self._move(release, yaw, self.gripper_for("lower", hold), tolerance=0.006, held=held, phase="lower")
+        self._follow(path, obstacles, discs, yaw, self.gripper_for("carry", CLOSED), held=held, phase="carry")
+        self._move(pre_release, yaw, self.gripper_for("carry", CLOSED), tolerance=0.01, held=held, phase="carry")
+        self._move(release, yaw, self.gripper_for("lower", CLOSED), tolerance=0.006, held=held, phase="lower")
         self._release(release, yaw, width)
         if self.retreat:
             clear = release[2] + held.size[2] - held.hang + FINGERTIP_DEPTH + CLEARANCE
-            self._move(np.array([release[0], release[1], clear]), yaw, OPEN, tolerance=0.01)
+            self._move(np.array([release[0], release[1], clear]), yaw, OPEN, tolerance=0.01, phase="retreat")
         self._settle(yaw)
 
     def _leave_low(self, grip: float) -> None:
@@ -221,11 +219,12 @@ class GraspController:
               held: _Held | None = None, phase: str = "move", blend=None) -> None:
         """Step towards `goal` until the grasp point is within `tolerance` (or `blend(error)` says the
         next leg may start), failing as unreachable when progress stalls."""
-        best, stalled = math.inf, 0
+        best, stalled, start = math.inf, 0, self._env_steps
         while True:
             error = float(np.linalg.norm(self._ee() - goal))
             yaw_error = abs(_wrap_half_turn(self._ee_yaw() - yaw))
             if yaw_error <= yaw_tolerance and (error <= tolerance or (blend is not None and blend(error))):
+                log.debug("%s: %d env steps to %s", phase, self._env_steps - start, np.round(goal, 3))
                 return
             if error < best - 5e-4:
                 best, stalled = error, 0
@@ -240,8 +239,7 @@ class GraspController:
     def _check_held(self, held: _Held, phase: str) -> None:
         drift = float(np.linalg.norm(self._object_position(held.slot) - self._ee() - held.offset))
         if drift > 0.04:
-            near_table = self._ee()[2] - held.grasp_z < 0.03
-            kind = "missed_grasp" if phase == "lift" and near_table else "dropped"
+            kind = "missed_grasp" if self._ee()[2] - held.grasp_z < 0.03 else "dropped"
             raise _Failure(kind, f"object slipped {drift:.3f} m from the hand during {phase}")
 
     def _step(self, position: np.ndarray, yaw: float, grip: float) -> None:
@@ -261,7 +259,7 @@ class GraspController:
         if self._clear(start, goal, obstacles, discs):
             return [goal]
         safe = max([goal[2], start[2]] + [top - bottom + CLEARANCE for *_, top in obstacles for _, bottom in discs])
-        for rise in (start[2] + 0.05, start[2] + 0.1, safe):
+        for rise in (start[2] + 0.02, start[2] + 0.05, start[2] + 0.1, safe):
             up = np.array([start[0], start[1], min(max(rise, start[2]), safe)])
             if self._clear(up, goal, obstacles, discs):
                 return [up, goal]
@@ -271,11 +269,12 @@ class GraspController:
     @staticmethod
     def _clear(start: np.ndarray, goal: np.ndarray, obstacles: np.ndarray,
                discs: tuple[tuple[float, float], ...]) -> bool:
-        """Whether every disc hanging from the grasp point passes above every obstacle box on the segment."""
-        if len(obstacles) == 0:
-            return True
+        """Whether every disc hanging from the grasp point stays off the table and passes above every
+        obstacle box along the segment."""
         samples = max(2, int(np.linalg.norm(goal - start) / 0.01) + 1)
         points = np.linspace(start, goal, samples)
+        if np.any(points[:, 2] + min(bottom for _, bottom in discs) < TABLE_TOP + CLEARANCE / 2):
+            return False
         cx, cy, hx, hy, top = (obstacles[:, i][None, :] for i in range(5))
         for radius, bottom in discs:
             dx = np.abs(points[:, 0:1] - cx) - hx
