@@ -8,6 +8,7 @@ are numpy arrays. Poses are (position [x, y, z], quaternion [x, y, z, w]) in the
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -95,3 +96,16 @@ class RobotDriver(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection; safe to call twice."""
+
+
+DRIVERS = {"pybullet": "envs.bullet_driver:PyBulletDriver"}
+"""Driver names -> "module:class"; modules are imported only when built, so a hardware stack or the
+simulator is needed only by whoever uses it."""
+
+
+def make_driver(name: str, **options) -> RobotDriver:
+    """Build a registered driver by name (ValueError for an unknown one)."""
+    if name not in DRIVERS:
+        raise ValueError(f"unknown robot driver {name!r}; known: {sorted(DRIVERS)}")
+    module, cls = DRIVERS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(**options)

@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.assets import asset_for, asset_kinds, catalogue, colour_for
-from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver
+from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, make_driver
 from envs.layout import (
     FLOOR_Z,
     HAND_OVER_RGBA,
@@ -68,7 +68,7 @@ class TabletopEnv(gym.Env):
         max_ee_accel: and accelerates/brakes at most this hard (m/s^2).
         max_yaw_rate: the gripper's yaw turns at most this fast (rad/s).
         settle_steps: physics ticks run by reset so spawned objects are at rest.
-        driver: a RobotDriver to use instead of building the PyBullet one.
+        driver: a RobotDriver, or the name of a registered one to build (see envs.driver.DRIVERS).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 60}
@@ -83,7 +83,7 @@ class TabletopEnv(gym.Env):
         max_ee_accel: float = 25.0,
         max_yaw_rate: float = 10.0,
         settle_steps: int = 2,
-        driver: RobotDriver | None = None,
+        driver: RobotDriver | str = "pybullet",
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
@@ -94,11 +94,9 @@ class TabletopEnv(gym.Env):
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.substeps = substeps
         self.settle_steps = settle_steps
-        if driver is None:
-            from envs.bullet_driver import PyBulletDriver
-
+        if isinstance(driver, str):
             wants_images = camera or render_mode == "rgb_array"
-            driver = PyBulletDriver(gui=render_mode == "human", renderer="egl" if wants_images else "tiny")
+            driver = make_driver(driver, gui=render_mode == "human", renderer="egl" if wants_images else "tiny")
         self.driver = driver
         self.max_ee_speed = max_ee_speed
         self.max_ee_accel = max_ee_accel

@@ -43,14 +43,17 @@ class _Failure(Exception):
 
 @dataclass
 class _Held:
-    """The object being carried: its slot, size, and offset from the grasp point when grasped."""
+    """The object being carried: its slot and size, its offset from the grasp point when grasped,
+    how far it hangs below the grasp point, and whether it has been seen riding up with the hand."""
 
     slot: int
     size: np.ndarray
     offset: np.ndarray
     hang: float
     radius: float
-    grasp_z: float
+    grasp: np.ndarray
+    start_z: float
+    lifted: bool = False
 
 
 def _yaw(quaternion: np.ndarray) -> float:
@@ -119,10 +122,10 @@ class GraspController:
             success, failure = False, stop.kind
         return Outcome(success=success, failure=failure, steps=self._info["physics_steps"] - self._start)
 
-    def gripper_for(self, phase: str, hold: float) -> float:
-        """Gripper command while carrying in `phase` ("carry", "lower"): `hold` keeps the grip.
-        A hook so tests can open the hand mid-carry."""
-        return hold
+    def gripper_for(self, phase: str, travelled: float) -> float:
+        """Gripper command at each step while holding the object in `phase` ("carry" or "lower"),
+        `travelled` metres from where it was grasped. Closed; a hook so tests can drop things."""
+        return CLOSED
 
     # --- phases ---
     def _run(self, target: Target) -> None:
@@ -145,16 +148,14 @@ class GraspController:
         self._move(grasp, yaw, pre_open, tolerance=0.004, yaw_tolerance=0.03, phase="descend")
         held = self._close(slot, grasp, yaw, width)
 
-        surface, fixture_top = place["position"][2], place["top"]
-        bottom_offset = held.hang
-        release = np.array([place["position"][0], place["position"][1], surface + self.release_drop + bottom_offset])
-        pre_release = release.copy()
-        pre_release[2] = max(release[2], fixture_top + bottom_offset + CLEARANCE + 0.004)
+        x, y, surface = place["position"]
+        release = np.array([x, y, surface + self.release_drop + held.hang])
+        pre_release = np.array([x, y, max(release[2], place["top"] + held.hang + CLEARANCE + 0.004)])
         discs = HAND_DISCS + ((held.radius, -held.hang),)
         path = self._plan(self._ee(), pre_release, obstacles, discs)
-        self._follow(path, obstacles, discs, yaw, self.gripper_for("carry", CLOSED), held=held, phase="carry")
-        self._move(pre_release, yaw, self.gripper_for("carry", CLOSED), tolerance=0.01, held=held, phase="carry")
-        self._move(release, yaw, self.gripper_for("lower", CLOSED), tolerance=0.006, held=held, phase="lower")
+        self._follow(path, obstacles, discs, yaw, CLOSED, held=held, phase="carry")
+        self._move(pre_release, yaw, CLOSED, tolerance=0.01, held=held, phase="carry")
+        self._move(release, yaw, CLOSED, tolerance=0.006, held=held, phase="lower")
         self._release(release, yaw, width)
         if self.retreat:
             clear = release[2] + held.size[2] - held.hang + FINGERTIP_DEPTH + CLEARANCE
@@ -187,7 +188,8 @@ class GraspController:
             offset=position - ee,
             hang=ee[2] - (position[2] - extents[2] / 2),
             radius=float(np.hypot(extents[0], extents[1]) / 2),
-            grasp_z=ee[2],
+            grasp=ee,
+            start_z=float(position[2]),
         )
 
     def _release(self, release: np.ndarray, yaw: float, width: float) -> None:
@@ -232,15 +234,22 @@ class GraspController:
                 stalled += 1
                 if stalled > 12:
                     raise _Failure("unreachable", f"{phase}: stuck {error:.3f} m from {np.round(goal, 3)}")
+            if held is not None:
+                grip = self.gripper_for(phase, float(np.linalg.norm(self._ee() - held.grasp)))
             self._step(goal, yaw, grip)
             if held is not None:
-                self._check_held(held, phase)
+                self._check_held(held)
 
-    def _check_held(self, held: _Held, phase: str) -> None:
-        drift = float(np.linalg.norm(self._object_position(held.slot) - self._ee() - held.offset))
-        if drift > 0.04:
-            kind = "missed_grasp" if self._ee()[2] - held.grasp_z < 0.03 else "dropped"
-            raise _Failure(kind, f"object slipped {drift:.3f} m from the hand during {phase}")
+    def _check_held(self, held: _Held) -> None:
+        """The object must ride with the hand: lost before it was ever lifted is a missed grasp,
+        lost after that is a drop."""
+        position = self._object_position(held.slot)
+        drift = float(np.linalg.norm(position - self._ee() - held.offset))
+        if drift <= 0.04:
+            held.lifted = held.lifted or position[2] - held.start_z > 0.01
+            return
+        kind = "dropped" if held.lifted else "missed_grasp"
+        raise _Failure(kind, f"object slipped {drift:.3f} m from the hand")
 
     def _step(self, position: np.ndarray, yaw: float, grip: float) -> None:
         if self._env_steps >= self.max_env_steps:
