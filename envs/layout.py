@@ -24,9 +24,10 @@ FLOOR_Z = -0.62
 TABLE_CENTER = (0.4, 0.0)
 TABLE_HALF = (0.65, 0.7)
 
-# Objects sit in a 2 x 4 grid of cells; jitter keeps the fingers of an open gripper clear of neighbours.
-OBJECT_ROWS = (0.34, 0.49)
-OBJECT_COLUMNS = (-0.21, -0.07, 0.07, 0.21)
+# Objects sit in a 2 x 4 grid of cells, far enough apart that open fingers fit between neighbours and
+# the 21 cm palm mostly clears them; jitter stays within that margin.
+OBJECT_ROWS = (0.33, 0.5)
+OBJECT_COLUMNS = (-0.24, -0.08, 0.08, 0.24)
 OBJECT_JITTER = 0.012
 FINGER_CLEARANCE = 0.09
 

@@ -8,7 +8,6 @@ with IK and advances a fixed number of physics ticks (steps are counted, never t
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
@@ -32,8 +31,6 @@ from envs.layout import (
     object_poses,
 )
 from pahf_robot.types import HAND_OVER
-
-log = logging.getLogger(__name__)
 
 DEFAULT_SCENE = {"objects": ["mug", "apple", "a book about birds"], "places": ["top shelf", "recycling bin"]}
 """Used when reset gets no scene, so `gymnasium.make` plus `check_env` work with no options."""

@@ -29,6 +29,7 @@ FINGERTIP_DEPTH = 0.012
 HAND_DISCS = ((0.08, -FINGERTIP_DEPTH), (0.11, 0.03))
 """(radius, bottom offset from the grasp point) of the open fingers and of the hand body."""
 CLEARANCE = 0.012
+PALM_HALF_LENGTH, PALM_HALF_WIDTH, PALM_HEIGHT = 0.105, 0.035, 0.035
 WRIST_CENTRE = 0.785
 """Gripper yaw relative to the arm's bearing at which the Panda's last joint sits at 0."""
 
@@ -86,6 +87,18 @@ def _wrist_friendly(yaw: float, pick: np.ndarray, place: np.ndarray) -> float:
     return bearing + relative
 
 
+def _palm_blocked(centre: np.ndarray, grasp_z: float, yaw: float, obstacles: np.ndarray) -> bool:
+    """Whether the hand, lowered to grasp at `centre` and `grasp_z` with `yaw`, would rest on an obstacle:
+    its palm is a 21 cm bar along the closing axis, 3.5 cm above the grasp point."""
+    axis = np.array([-math.sin(yaw), math.cos(yaw)])
+    points = centre[None, :] + np.linspace(-PALM_HALF_LENGTH, PALM_HALF_LENGTH, 15)[:, None] * axis[None, :]
+    cx, cy, hx, hy, top = (obstacles[:, i][None, :] for i in range(5))
+    dx = np.maximum(np.abs(points[:, 0:1] - cx) - hx, 0)
+    dy = np.maximum(np.abs(points[:, 1:2] - cy) - hy, 0)
+    near = dx**2 + dy**2 < PALM_HALF_WIDTH**2
+    return bool(np.any(near & (top > grasp_z + PALM_HEIGHT - CLEARANCE)))
+
+
 def _command(width: float) -> float:
     """Gripper command in [-1, 1] for a finger-joint width."""
     return float(np.clip(2 * width / GRIPPER_RANGE - 1, CLOSED, OPEN))
@@ -134,14 +147,14 @@ class GraspController:
         position = self._object_position(slot)
         if not reachable(*position[:2], position[2]):
             raise _Failure("unreachable", f"{target.object} at {np.round(position, 3)} is out of reach")
-        grasp, yaw, width = self._grasp_pose(slot, np.array(place["position"]))
+        obstacles = self._obstacles(exclude=slot)
+        grasp, yaw, width = self._grasp_pose(slot, place, obstacles)
         yaw = _wrist_friendly(yaw, grasp, np.array(place["position"]))
         pre_open = _command(min(GRIPPER_RANGE, width + PAD_GAP + 0.02))
         top = position[2] + self._extents(slot)[2] / 2
         pre_grasp = np.array([grasp[0], grasp[1], max(grasp[2], top + FINGERTIP_DEPTH + CLEARANCE + 0.004)])
 
         self._leave_low(pre_open)
-        obstacles = self._obstacles(exclude=slot)
         approach = self._plan(self._ee(), pre_grasp, obstacles, HAND_DISCS)
         self._follow(approach, obstacles, HAND_DISCS, yaw, pre_open, phase="approach")
         self._move(pre_grasp, yaw, pre_open, tolerance=0.008, yaw_tolerance=0.05, phase="approach")
@@ -310,32 +323,41 @@ class GraspController:
         return np.array(rows, dtype=float).reshape(-1, 5)
 
     # --- perception helpers ---
-    def _grasp_pose(self, slot: int, carry: np.ndarray) -> tuple[np.ndarray, float, float]:
+    def _grasp_pose(self, slot: int, place: dict, obstacles: np.ndarray) -> tuple[np.ndarray, float, float]:
         """Grasp point, gripper yaw and the object's width across the fingers.
 
-        Upright objects are taken at their kind's grasp point across a narrow side; among the sides
-        allowed (any for round objects) the one whose closing axis is square to the carry direction
-        wins, since accelerating along the closing axis is what tips a held object. A toppled object
-        is taken at its centre across whatever is narrowest from above."""
+        Upright objects are taken at their kind's grasp point across a narrow side (any side for round
+        objects); a toppled one at its centre across whatever is narrowest from above. Among the yaws
+        allowed, the first choice keeps the wide palm off tall neighbours at both ends of the task; the
+        next puts the closing axis square to the carry, since accelerating along it tips a held object."""
         pose = self._obs["object_pose"][slot].astype(float)
         rotation = _rotation(pose[3:])
         size = self._obs["object_size"][slot].astype(float)
-        preferred = math.atan2(carry[1] - pose[1], carry[0] - pose[0])
+        preferred = math.atan2(place["position"][1] - pose[1], place["position"][0] - pose[0])
         if rotation[2, 2] > 0.95:
             spec = catalogue()[self._kinds[int(self._obs["object_kind"][slot])]]
             point = pose[:3] + rotation @ np.array(spec.grasp_point)
             yaw = _yaw(pose[3:])
             if spec.round:
-                return point, _wrap_half_turn(preferred), float(min(size[0], size[1]))
-            sides = [(yaw, size[0]), (yaw + math.pi / 2, size[1])]
+                width = float(min(size[0], size[1]))
+                sides = [(preferred + math.pi / 2 + k * math.pi / 12, width) for k in range(12)]
+            else:
+                sides = [(yaw, size[0]), (yaw + math.pi / 2, size[1])]
         else:
             extents = self._extents(slot)
             top = pose[2] + extents[2] / 2
             point = np.array([pose[0], pose[1], max(pose[2], top - 0.025)])
             sides = [(0.0, extents[0]), (math.pi / 2, extents[1])]
         narrowest = min(width for _, width in sides)
+        release_z = place["position"][2] + self.release_drop + (point[2] - (pose[2] - self._extents(slot)[2] / 2))
+        sites = [(point[:2], point[2]), (np.array(place["position"][:2]), release_z)]
+
+        def score(option: tuple[float, float]) -> tuple[bool, float]:
+            blocked = any(_palm_blocked(xy, z, option[0], obstacles) for xy, z in sites)
+            return blocked, abs(_wrap_half_turn(option[0] - preferred))
+
         options = [(axis - math.pi / 2, width) for axis, width in sides if width <= narrowest + 1e-3]
-        yaw, width = min(options, key=lambda option: abs(_wrap_half_turn(option[0] - preferred)))
+        yaw, width = min(options, key=score)
         return point, _wrap_half_turn(yaw), float(width)
 
     def _extents(self, slot: int) -> np.ndarray:
