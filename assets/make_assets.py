@@ -71,8 +71,11 @@ def box_part(extents: tuple[float, float, float], center: tuple[float, float, fl
 def mug() -> Kind:
     body = lathe([(0, 0), (0.03, 0), (0.03, 0.09), (0.026, 0.09), (0.026, 0.006), (0, 0.006)])
     handle = trimesh.util.concatenate(
-        [box((0.022, 0.01, 0.008), (0.04, 0, 0.072)), box((0.008, 0.01, 0.05), (0.051, 0, 0.05)),
-         box((0.022, 0.01, 0.008), (0.04, 0, 0.028))]
+        [
+            box((0.022, 0.01, 0.008), (0.04, 0, 0.072)),
+            box((0.008, 0.01, 0.05), (0.051, 0, 0.05)),
+            box((0.022, 0.01, 0.008), (0.04, 0, 0.028)),
+        ]
     )
     parts = [cylinder_part(0.03, 0, 0.09), box_part((0.026, 0.01, 0.052), (0.042, 0, 0.05))]
     return Kind("mug", trimesh.util.concatenate([body, handle]), parts, 0.3)
@@ -84,8 +87,19 @@ def cup() -> Kind:
 
 
 def bottle() -> Kind:
-    mesh = lathe([(0, 0), (0.029, 0), (0.03, 0.004), (0.03, 0.1), (0.016, 0.11), (0.013, 0.113),
-                  (0.014, 0.114), (0.014, 0.122), (0, 0.122)])
+    mesh = lathe(
+        [
+            (0, 0),
+            (0.029, 0),
+            (0.03, 0.004),
+            (0.03, 0.1),
+            (0.016, 0.11),
+            (0.013, 0.113),
+            (0.014, 0.114),
+            (0.014, 0.122),
+            (0, 0.122),
+        ]
+    )
     parts = [cylinder_part(0.03, 0, 0.102), cylinder_part(0.014, 0.102, 0.122)]
     return Kind("bottle", mesh, parts, 0.45, grasp=0.093)
 
@@ -98,7 +112,14 @@ def can() -> Kind:
 def prism(width: float, depth: float, height: float, base: float) -> trimesh.Trimesh:
     """A triangular roof ridge along y: the gable top of a carton."""
     w, d = width / 2, depth / 2
-    vertices = [(-w, -d, base), (w, -d, base), (0, -d, base + height), (-w, d, base), (w, d, base), (0, d, base + height)]
+    vertices = [
+        (-w, -d, base),
+        (w, -d, base),
+        (0, -d, base + height),
+        (-w, d, base),
+        (w, d, base),
+        (0, d, base + height),
+    ]
     faces = [(0, 2, 1), (3, 4, 5), (0, 1, 4), (0, 4, 3), (1, 2, 5), (1, 5, 4), (2, 0, 3), (2, 3, 5)]
     return trimesh.Trimesh(vertices=vertices, faces=faces)
 
@@ -123,24 +144,30 @@ def bowl() -> Kind:
 def plate() -> Kind:
     rim = 0.005
     mesh = trimesh.util.concatenate(
-        [box((0.06, 0.13, 0.008), (0, 0, 0.004)),
-         box((rim, 0.13, 0.03), (0.03 - rim / 2, 0, 0.015)), box((rim, 0.13, 0.03), (-0.03 + rim / 2, 0, 0.015)),
-         box((0.06, rim, 0.03), (0, 0.065 - rim / 2, 0.015)), box((0.06, rim, 0.03), (0, -0.065 + rim / 2, 0.015))]
+        [
+            box((0.06, 0.13, 0.008), (0, 0, 0.004)),
+            box((rim, 0.13, 0.03), (0.03 - rim / 2, 0, 0.015)),
+            box((rim, 0.13, 0.03), (-0.03 + rim / 2, 0, 0.015)),
+            box((0.06, rim, 0.03), (0, 0.065 - rim / 2, 0.015)),
+            box((0.06, rim, 0.03), (0, -0.065 + rim / 2, 0.015)),
+        ]
     )
     return Kind("plate", mesh, [box_part((0.06, 0.13, 0.03), (0, 0, 0.015))], 0.2)
 
 
 def bag() -> Kind:
-    mesh = trimesh.util.concatenate(
-        [box((0.05, 0.1, 0.11), (0, 0, 0.055)), box((0.012, 0.1, 0.012), (0, 0, 0.116))]
-    )
+    mesh = trimesh.util.concatenate([box((0.05, 0.1, 0.11), (0, 0, 0.055)), box((0.012, 0.1, 0.012), (0, 0, 0.116))])
     return Kind("bag", mesh, [box_part((0.05, 0.1, 0.122), (0, 0, 0.061))], 0.2)
 
 
 def book() -> Kind:
     mesh = trimesh.util.concatenate(
-        [box((0.004, 0.12, 0.15), (0.0205, 0, 0.075)), box((0.004, 0.12, 0.15), (-0.0205, 0, 0.075)),
-         box((0.045, 0.006, 0.15), (0, -0.057, 0.075)), box((0.037, 0.112, 0.144), (0, 0.002, 0.075))]
+        [
+            box((0.004, 0.12, 0.15), (0.0205, 0, 0.075)),
+            box((0.004, 0.12, 0.15), (-0.0205, 0, 0.075)),
+            box((0.045, 0.006, 0.15), (0, -0.057, 0.075)),
+            box((0.037, 0.112, 0.144), (0, 0.002, 0.075)),
+        ]
     )
     return Kind("book", mesh, [box_part((0.045, 0.12, 0.15), (0, 0, 0.075))], 0.35)
 
@@ -149,8 +176,9 @@ def fruit() -> Kind:
     ball = trimesh.creation.icosphere(subdivisions=3, radius=0.029)
     ball.apply_scale((1.0, 1.0, 0.98))
     ball.apply_translation((0, 0, 0.0285))
-    stem = trimesh.creation.cylinder(radius=0.002, height=0.012, sections=8,
-                                     transform=trimesh.transformations.translation_matrix((0, 0, 0.06)))
+    stem = trimesh.creation.cylinder(
+        radius=0.002, height=0.012, sections=8, transform=trimesh.transformations.translation_matrix((0, 0, 0.06))
+    )
     return Kind("fruit", trimesh.util.concatenate([ball, stem]), [cylinder_part(0.029, 0, 0.057)], 0.15)
 
 
@@ -188,8 +216,9 @@ def part_mesh(part: Part, offset: np.ndarray) -> trimesh.Trimesh:
     transform = trimesh.transformations.translation_matrix(center)
     if part.shape == "box":
         return trimesh.creation.box(extents=2 * np.array(part.half_extents), transform=transform)
-    return trimesh.creation.cylinder(radius=part.radius, height=part.length, sections=COLLISION_SECTIONS,
-                                     transform=transform)
+    return trimesh.creation.cylinder(
+        radius=part.radius, height=part.length, sections=COLLISION_SECTIONS, transform=transform
+    )
 
 
 def urdf(kind: Kind, extents: np.ndarray, collision_files: list[str]) -> str:
@@ -205,19 +234,19 @@ def urdf(kind: Kind, extents: np.ndarray, collision_files: list[str]) -> str:
             f'<robot name="{kind.name}">',
             '  <link name="base">',
             '    <contact><lateral_friction value="1.5"/><spinning_friction value="0.001"/></contact>',
-            '    <inertial>',
+            "    <inertial>",
             '      <origin xyz="0 0 0"/>',
             f'      <mass value="{kind.mass}"/>',
             f'      <inertia ixx="{ixx:.4g}" ixy="0" ixz="0" iyy="{iyy:.4g}" iyz="0" izz="{izz:.4g}"/>',
-            '    </inertial>',
-            '    <visual>',
+            "    </inertial>",
+            "    <visual>",
             f'      <geometry><mesh filename="{kind.name}.obj"/></geometry>',
             '      <material name="grey"><color rgba="0.6 0.6 0.6 1"/></material>',
-            '    </visual>',
+            "    </visual>",
             *collisions,
-            '  </link>',
-            '</robot>',
-            '',
+            "  </link>",
+            "</robot>",
+            "",
         ]
     )
 
@@ -226,7 +255,11 @@ def collision_bounds(parts: list[Part]) -> np.ndarray:
     lows, highs = [], []
     for part in parts:
         c = np.array(part.center)
-        half = np.array(part.half_extents) if part.shape == "box" else np.array([part.radius, part.radius, part.length / 2])
+        half = (
+            np.array(part.half_extents)
+            if part.shape == "box"
+            else np.array([part.radius, part.radius, part.length / 2])
+        )
         lows.append(c - half)
         highs.append(c + half)
     return np.array([np.min(lows, axis=0), np.max(highs, axis=0)])
@@ -246,7 +279,9 @@ def build(out: Path = OUT) -> dict:
         extents = bounds[1] - bounds[0]
         width = min(extents[0], extents[1])
         if width > 0.0605 or not 0.05 <= kind.mass <= 0.5:
-            raise ValueError(f"{kind.name}: {width:.3f} m across the grasp axis or {kind.mass} kg does not fit the gripper")
+            raise ValueError(
+                f"{kind.name}: {width:.3f} m across the grasp axis or {kind.mass} kg does not fit the gripper"
+            )
         mesh = kind.mesh.copy()
         mesh.apply_translation(-offset)
         mesh.export(out / f"{kind.name}.obj", file_type="obj", include_normals=True, include_texture=False)

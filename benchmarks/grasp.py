@@ -27,14 +27,44 @@ from pahf_robot.types import HAND_OVER, Target
 log = logging.getLogger("benchmarks.grasp")
 
 OBJECT_NAMES = [
-    "herbal tea", "black coffee", "chamomile infusion", "ice-cold water with ice", "orange juice",
-    "energy drink", "sparkling water", "cold beer", "a bottle of olive oil", "sunscreen", "milk", "oat milk carton",
-    "phone charger", "tea bags box", "a bowl of soup", "cereal", "leftover pizza", "cookies", "walnuts", "chips",
-    "a book about birds", "cookbook", "apple", "orange", "vitamins", "honey", "peanut butter", "coffee mug",
+    "herbal tea",
+    "black coffee",
+    "chamomile infusion",
+    "ice-cold water with ice",
+    "orange juice",
+    "energy drink",
+    "sparkling water",
+    "cold beer",
+    "a bottle of olive oil",
+    "sunscreen",
+    "milk",
+    "oat milk carton",
+    "phone charger",
+    "tea bags box",
+    "a bowl of soup",
+    "cereal",
+    "leftover pizza",
+    "cookies",
+    "walnuts",
+    "chips",
+    "a book about birds",
+    "cookbook",
+    "apple",
+    "orange",
+    "vitamins",
+    "honey",
+    "peanut butter",
+    "coffee mug",
 ]
 PLACE_NAMES = [
-    "top shelf", "middle shelf", "bottom shelf", "recycling bin", "kitchen cabinet", "drawer",
-    "left side of the counter", "fridge door shelf",
+    "top shelf",
+    "middle shelf",
+    "bottom shelf",
+    "recycling bin",
+    "kitchen cabinet",
+    "drawer",
+    "left side of the counter",
+    "fridge door shelf",
 ]
 BRING_ME_SHARE = 0.6
 """About the share of "bring me X" tasks in the PAHF embodied benchmark."""
@@ -66,8 +96,9 @@ def run(count: int, seed: int) -> dict:
     steps, successes, bring_me = [], 0, 0
     start = time.perf_counter()
     for i, (kind, scene, target, episode_seed) in enumerate(episodes(count, rng)):
-        _, info = env.reset(seed=episode_seed, options={"scene": scene, "target": {"object": target.object,
-                                                                                 "place": target.place}})
+        _, info = env.reset(
+            seed=episode_seed, options={"scene": scene, "target": {"object": target.object, "place": target.place}}
+        )
         outcome = controller.execute(env, target)
         steps.append(info["physics_steps"] + outcome.steps)
         successes += outcome.success

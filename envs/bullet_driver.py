@@ -70,21 +70,26 @@ class PyBulletDriver(RobotDriver):
         c.setAdditionalSearchPath(pybullet_data.getDataPath())
         c.setGravity(0, 0, -9.81)
         c.setPhysicsEngineParameter(
-            fixedTimeStep=physics_dt, numSolverIterations=solver_iterations, deterministicOverlappingPairs=1, enableSAT=1
+            fixedTimeStep=physics_dt,
+            numSolverIterations=solver_iterations,
+            deterministicOverlappingPairs=1,
+            enableSAT=1,
         )
         self._plugin = -1
         self._hardware_render = gui
         if renderer == "egl" and not gui:
             self._load_egl()
         c.loadURDF("plane.urdf", [0, 0, floor_z])
-        self.robot = c.loadURDF("franka_panda/panda.urdf", [0, 0, 0], useFixedBase=True,
-                                flags=p.URDF_INITIALIZE_SAT_FEATURES)
+        self.robot = c.loadURDF(
+            "franka_panda/panda.urdf", [0, 0, 0], useFixedBase=True, flags=p.URDF_INITIALIZE_SAT_FEATURES
+        )
         for finger in FINGER_JOINTS:
             c.changeDynamics(self.robot, finger, lateralFriction=2.0, spinningFriction=0.01, frictionAnchor=True)
         # Mirror the fingers (the real hand's mimic joint): with two independent force-limited fingers a
         # squeezed object could slide sideways with both of them under inertia.
-        gear = c.createConstraint(self.robot, FINGER_JOINTS[0], self.robot, FINGER_JOINTS[1], p.JOINT_GEAR,
-                                  [1, 0, 0], [0, 0, 0], [0, 0, 0])
+        gear = c.createConstraint(
+            self.robot, FINGER_JOINTS[0], self.robot, FINGER_JOINTS[1], p.JOINT_GEAR, [1, 0, 0], [0, 0, 0], [0, 0, 0]
+        )
         c.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=100)
         lower, upper = [], []
         for j in ARM_JOINTS:
@@ -124,12 +129,25 @@ class PyBulletDriver(RobotDriver):
     def _command_joints(self, arm: Sequence[float], width: float) -> None:
         c = self._client
         for j, q, force in zip(ARM_JOINTS, arm, ARM_FORCES, strict=True):
-            c.setJointMotorControl2(self.robot, j, p.POSITION_CONTROL, targetPosition=q, force=force,
-                                    maxVelocity=self._arm_speed, positionGain=self._arm_gain)
+            c.setJointMotorControl2(
+                self.robot,
+                j,
+                p.POSITION_CONTROL,
+                targetPosition=q,
+                force=force,
+                maxVelocity=self._arm_speed,
+                positionGain=self._arm_gain,
+            )
         half = min(max(width, 0.0), GRIPPER_MAX_WIDTH) / 2
         for j in FINGER_JOINTS:
-            c.setJointMotorControl2(self.robot, j, p.POSITION_CONTROL, targetPosition=half, force=self._grip_force,
-                                    maxVelocity=self._finger_speed)
+            c.setJointMotorControl2(
+                self.robot,
+                j,
+                p.POSITION_CONTROL,
+                targetPosition=half,
+                force=self._grip_force,
+                maxVelocity=self._finger_speed,
+            )
 
     def apply_action(self, position: Sequence[float], yaw: float, gripper_width: float) -> None:
         self._command_joints(self._solve_ik(list(position), yaw), gripper_width)
@@ -152,9 +170,11 @@ class PyBulletDriver(RobotDriver):
             self._pose_arm(self._last_ik[1])
         solution, converged = [state[0] for state in saved], False
         for _ in range(rounds):
-            solution = list(c.calculateInverseKinematics(
-                self.robot, GRASP_LINK, position, orientation, maxNumIterations=20, residualThreshold=1e-5
-            ))[:7]
+            solution = list(
+                c.calculateInverseKinematics(
+                    self.robot, GRASP_LINK, position, orientation, maxNumIterations=20, residualThreshold=1e-5
+                )
+            )[:7]
             self._pose_arm(solution)
             state = c.getLinkState(self.robot, GRASP_LINK, computeForwardKinematics=True)
             turned = 1.0 - abs(float(np.dot(state[5], orientation)))
@@ -196,28 +216,30 @@ class PyBulletDriver(RobotDriver):
             c = self._client
             # SAT features make the finger pads touch a part's faces at several points, not one.
             collision = c.createCollisionShapeArray(
-                shapeTypes=[p.GEOM_MESH] * len(spec.collision), fileNames=list(spec.collision),
+                shapeTypes=[p.GEOM_MESH] * len(spec.collision),
+                fileNames=list(spec.collision),
                 flags=[p.URDF_INITIALIZE_SAT_FEATURES] * len(spec.collision),
             )
             visual = c.createVisualShape(p.GEOM_MESH, fileName=spec.mesh)
             self._kinds[kind] = (collision, visual, spec)
         return self._kinds[kind]
 
-    def spawn_object(self, kind: str, position: Sequence[float], yaw: float,
-                     rgba: Sequence[float], label: str) -> int:
+    def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
         collision, visual, spec = self._kind_shapes(kind)
         c = self._client
         body = c.createMultiBody(
-            baseMass=spec.mass, baseCollisionShapeIndex=collision, baseVisualShapeIndex=visual,
-            basePosition=list(position), baseOrientation=c.getQuaternionFromEuler([0.0, 0.0, yaw]),
+            baseMass=spec.mass,
+            baseCollisionShapeIndex=collision,
+            baseVisualShapeIndex=visual,
+            basePosition=list(position),
+            baseOrientation=c.getQuaternionFromEuler([0.0, 0.0, yaw]),
         )
         c.changeDynamics(body, -1, lateralFriction=1.5, spinningFriction=0.001, localInertiaDiagonal=list(spec.inertia))
         c.changeVisualShape(body, -1, rgbaColor=list(rgba))
         self._label(body, label, spec.size[2] / 2 + 0.03)
         return body
 
-    def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float],
-                      rgba: Sequence[float], label: str) -> int:
+    def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:
         key = tuple((tuple(part["half_extents"]), tuple(part["offset"])) for part in parts) + (tuple(rgba),)
         c = self._client
         if key not in self._fixture_shapes:
@@ -231,8 +253,9 @@ class PyBulletDriver(RobotDriver):
             )
             self._fixture_shapes[key] = (collision, visual)
         collision, visual = self._fixture_shapes[key]
-        body = c.createMultiBody(baseMass=0.0, baseCollisionShapeIndex=collision, baseVisualShapeIndex=visual,
-                                 basePosition=list(position))
+        body = c.createMultiBody(
+            baseMass=0.0, baseCollisionShapeIndex=collision, baseVisualShapeIndex=visual, basePosition=list(position)
+        )
         c.changeDynamics(body, -1, lateralFriction=1.0)
         c.changeVisualShape(body, -1, rgbaColor=list(rgba))
         top = max(part["offset"][2] + part["half_extents"][2] for part in parts)
@@ -268,15 +291,17 @@ class PyBulletDriver(RobotDriver):
         return self._client.getNumBodies()
 
     # --- sensing and lifecycle ---
-    def camera_image(self, width: int, height: int, eye: Sequence[float], target: Sequence[float],
-                     fov: float = 60.0) -> dict[str, np.ndarray]:
+    def camera_image(
+        self, width: int, height: int, eye: Sequence[float], target: Sequence[float], fov: float = 60.0
+    ) -> dict[str, np.ndarray]:
         c = self._client
         near, far = 0.05, 5.0
         view = c.computeViewMatrix(list(eye), list(target), [0, 0, 1])
         projection = c.computeProjectionMatrixFOV(fov, width / height, near, far)
         renderer = p.ER_BULLET_HARDWARE_OPENGL if self._hardware_render else p.ER_TINY_RENDERER
-        _, _, rgba, depth, _ = c.getCameraImage(width, height, view, projection, renderer=renderer,
-                                                flags=p.ER_NO_SEGMENTATION_MASK)
+        _, _, rgba, depth, _ = c.getCameraImage(
+            width, height, view, projection, renderer=renderer, flags=p.ER_NO_SEGMENTATION_MASK
+        )
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
         buffer = np.asarray(depth, dtype=np.float32).reshape(height, width)
         metres = (far * near / (far - (far - near) * buffer)).astype(np.float32)

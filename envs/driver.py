@@ -58,13 +58,11 @@ class RobotDriver(ABC):
 
     # --- scene ---
     @abstractmethod
-    def spawn_object(self, kind: str, position: Sequence[float], yaw: float,
-                     rgba: Sequence[float], label: str) -> int:
+    def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
         """Create a movable object of an asset kind at rest; returns its handle."""
 
     @abstractmethod
-    def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float],
-                      rgba: Sequence[float], label: str) -> int:
+    def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:
         """Create a static body from boxes ({"half_extents": [..], "offset": [..]}); returns its handle."""
 
     @abstractmethod
@@ -89,8 +87,9 @@ class RobotDriver(ABC):
 
     # --- sensing and lifecycle ---
     @abstractmethod
-    def camera_image(self, width: int, height: int, eye: Sequence[float], target: Sequence[float],
-                     fov: float = 60.0) -> dict[str, np.ndarray]:
+    def camera_image(
+        self, width: int, height: int, eye: Sequence[float], target: Sequence[float], fov: float = 60.0
+    ) -> dict[str, np.ndarray]:
         """{"rgb": (h, w, 3) uint8, "depth": (h, w) float32 metres} from a pinhole camera."""
 
     @abstractmethod

@@ -108,12 +108,30 @@ def place_spec(name: str, x: float, y: float, height: float | None = None) -> Pl
         return PlaceSpec(name, HAND_OVER, x, y, 0.004, 0.004, (0.07, 0.07), (Part((h, h, 0.002), (0, 0, 0.002)),))
     if _has(name, ("shelf", "shelves", "rack", "ledge", "windowsill", "sill")):
         top = shelf_height(name) if height is None else height
-        parts = (Part((h - 0.005, h - 0.005, top / 2 - 0.003), (0, 0, top / 2 - 0.003)), Part((h, h, 0.003), (0, 0, top - 0.003)))
+        parts = (
+            Part((h - 0.005, h - 0.005, top / 2 - 0.003), (0, 0, top / 2 - 0.003)),
+            Part((h, h, 0.003), (0, 0, top - 0.003)),
+        )
         return PlaceSpec(name, "shelf", x, y, top, top, (0.06, 0.06), parts)
     if _has(name, ("bin", "basket", "trash", "recycling", "bucket", "hamper", "compost", "sink", "can", "toy")):
         return _open_box(name, "bin", x, y, base=0.006 if height is None else height, wall=0.04)
-    if _has(name, ("cabinet", "drawer", "cupboard", "pantry", "closet", "fridge", "refrigerator", "freezer", "tray",
-                   "dresser", "locker", "box")):
+    if _has(
+        name,
+        (
+            "cabinet",
+            "drawer",
+            "cupboard",
+            "pantry",
+            "closet",
+            "fridge",
+            "refrigerator",
+            "freezer",
+            "tray",
+            "dresser",
+            "locker",
+            "box",
+        ),
+    ):
         return _open_box(name, "tray", x, y, base=0.04 if height is None else height, wall=0.015)
     base = 0.005 if height is None else height
     return PlaceSpec(name, "pad", x, y, base, base, (0.07, 0.07), (Part((h, h, base / 2), (0, 0, base / 2)),))

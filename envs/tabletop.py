@@ -100,8 +100,11 @@ class TabletopEnv(gym.Env):
         self._max_turn = max_yaw_rate * driver.physics_dt * substeps
         # "human" needs a display: only declare it where it can work, so check_env can try every mode.
         usable = [m for m in self.metadata["render_modes"] if m != "human" or os.environ.get("DISPLAY")]
-        self.metadata = {**self.metadata, "render_modes": usable,
-                         "render_fps": round(1.0 / (driver.physics_dt * substeps))}
+        self.metadata = {
+            **self.metadata,
+            "render_modes": usable,
+            "render_fps": round(1.0 / (driver.physics_dt * substeps)),
+        }
         self._kinds = asset_kinds()
         self._spawn_table()
         self.action_space = spaces.Box(
@@ -125,8 +128,9 @@ class TabletopEnv(gym.Env):
         slack = 0.1
         pose_low = np.array([-5, -5, -5, -1, -1, -1, -1], dtype=np.float32)
         fields: dict[str, spaces.Space] = {
-            "joint_positions": spaces.Box(np.array(lower, dtype=np.float32) - slack,
-                                          np.array(upper, dtype=np.float32) + slack),
+            "joint_positions": spaces.Box(
+                np.array(lower, dtype=np.float32) - slack, np.array(upper, dtype=np.float32) + slack
+            ),
             "ee_pose": spaces.Box(pose_low, -pose_low),
             "gripper_width": spaces.Box(-0.01, GRIPPER_MAX_WIDTH + 0.01, shape=(1,), dtype=np.float32),
             "object_pose": spaces.Box(np.tile(pose_low, (MAX_OBJECTS, 1)), np.tile(-pose_low, (MAX_OBJECTS, 1))),
@@ -149,8 +153,12 @@ class TabletopEnv(gym.Env):
         parts = [{"half_extents": [hx, hy, thickness / 2], "offset": [cx, cy, TABLE_TOP - thickness / 2]}]
         for sx in (-1, 1):
             for sy in (-1, 1):
-                parts.append({"half_extents": [0.03, 0.03, leg],
-                              "offset": [cx + sx * (hx - 0.05), cy + sy * (hy - 0.05), FLOOR_Z + leg]})
+                parts.append(
+                    {
+                        "half_extents": [0.03, 0.03, leg],
+                        "offset": [cx + sx * (hx - 0.05), cy + sy * (hy - 0.05), FLOOR_Z + leg],
+                    }
+                )
         self.driver.spawn_fixture(parts, [0.0, 0.0, 0.0], [0.72, 0.56, 0.4, 1.0], "")
 
     # --- reset ---

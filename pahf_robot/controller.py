@@ -8,6 +8,7 @@ Grasps are frictional only. Physical failures come back as an Outcome, never as 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -64,11 +65,13 @@ def _yaw(quaternion: np.ndarray) -> float:
 
 def _rotation(quaternion: np.ndarray) -> np.ndarray:
     x, y, z, w = quaternion
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def _wrap_half_turn(angle: float) -> float:
@@ -81,8 +84,12 @@ def _wrist_friendly(yaw: float, pick: np.ndarray, place: np.ndarray) -> float:
 
     Pointing down, the wrist angle is about 0.785 + (bearing of the hand from the base) - yaw; taking the
     bearing halfway between pick and place keeps it within +-2.3 rad for the whole carry."""
-    bearing = math.atan2(*(np.array([pick[1], pick[0]]) / np.hypot(pick[0], pick[1])
-                           + np.array([place[1], place[0]]) / np.hypot(place[0], place[1])))
+    bearing = math.atan2(
+        *(
+            np.array([pick[1], pick[0]]) / np.hypot(pick[0], pick[1])
+            + np.array([place[1], place[0]]) / np.hypot(place[0], place[1])
+        )
+    )
     relative = (yaw - bearing - WRIST_CENTRE + math.pi / 2) % math.pi + WRIST_CENTRE - math.pi / 2
     return bearing + relative
 
@@ -221,17 +228,42 @@ class GraspController:
             self._step(hold, yaw, OPEN)
 
     # --- motion ---
-    def _follow(self, waypoints: list[np.ndarray], obstacles: np.ndarray, discs: tuple[tuple[float, float], ...],
-                yaw: float, grip: float, held: _Held | None = None, phase: str = "move") -> None:
+    def _follow(
+        self,
+        waypoints: list[np.ndarray],
+        obstacles: np.ndarray,
+        discs: tuple[tuple[float, float], ...],
+        yaw: float,
+        grip: float,
+        held: _Held | None = None,
+        phase: str = "move",
+    ) -> None:
         """Pass the via points of a plan (the caller then moves to its last point). A corner is cut
         once the straight line from the hand to the next point is clear."""
-        for point, following in zip(waypoints, waypoints[1:]):
-            self._move(point, yaw, grip, tolerance=0.004, held=held, phase=phase,
-                       blend=lambda error, following=following: error < 0.05
-                       and self._clear(self._ee(), following, obstacles, discs))
+        for point, following in itertools.pairwise(waypoints):
+            self._move(
+                point,
+                yaw,
+                grip,
+                tolerance=0.004,
+                held=held,
+                phase=phase,
+                blend=lambda error, following=following: (
+                    error < 0.05 and self._clear(self._ee(), following, obstacles, discs)
+                ),
+            )
 
-    def _move(self, goal: np.ndarray, yaw: float, grip: float, tolerance: float, yaw_tolerance: float = math.pi,
-              held: _Held | None = None, phase: str = "move", blend=None) -> None:
+    def _move(
+        self,
+        goal: np.ndarray,
+        yaw: float,
+        grip: float,
+        tolerance: float,
+        yaw_tolerance: float = math.pi,
+        held: _Held | None = None,
+        phase: str = "move",
+        blend=None,
+    ) -> None:
         """Step towards `goal` until the grasp point is within `tolerance` (or `blend(error)` says the
         next leg may start), failing as unreachable when progress stalls."""
         best, stalled, start = math.inf, 0, self._env_steps
@@ -274,8 +306,9 @@ class GraspController:
             raise _Failure("timeout", "the env truncated the episode")
 
     # --- planning ---
-    def _plan(self, start: np.ndarray, goal: np.ndarray, obstacles: np.ndarray,
-              discs: tuple[tuple[float, float], ...]) -> list[np.ndarray]:
+    def _plan(
+        self, start: np.ndarray, goal: np.ndarray, obstacles: np.ndarray, discs: tuple[tuple[float, float], ...]
+    ) -> list[np.ndarray]:
         """Waypoints from start to goal: straight if clear, else rise in place first, else go over at
         a safe height. Vertical moves from the start are not checked (the hand came down that way)."""
         if self._clear(start, goal, obstacles, discs):
@@ -289,8 +322,9 @@ class GraspController:
         return [np.array([start[0], start[1], safe]), over, goal]
 
     @staticmethod
-    def _clear(start: np.ndarray, goal: np.ndarray, obstacles: np.ndarray,
-               discs: tuple[tuple[float, float], ...]) -> bool:
+    def _clear(
+        start: np.ndarray, goal: np.ndarray, obstacles: np.ndarray, discs: tuple[tuple[float, float], ...]
+    ) -> bool:
         """Whether every disc hanging from the grasp point stays off the table and passes above every
         obstacle box along the segment."""
         samples = max(2, int(np.linalg.norm(goal - start) / 0.01) + 1)

@@ -54,8 +54,10 @@ def test_reset_lays_out_named_places_and_objects(env):
 
 
 def test_bring_me_scene_needs_no_places(env):
-    _, info = env.reset(seed=0, options={"scene": {"objects": ["apple"], "places": []},
-                                         "target": {"object": "apple", "place": HAND_OVER}})
+    _, info = env.reset(
+        seed=0,
+        options={"scene": {"objects": ["apple"], "places": []}, "target": {"object": "apple", "place": HAND_OVER}},
+    )
     assert list(info["places"]) == [HAND_OVER]
 
 
@@ -94,11 +96,18 @@ def test_place_geometry_follows_keywords():
         ({"scene": {"objects": [], "places": []}}, "no objects"),
         ({"scene": {"objects": ["mug"], "places": ["a", "b", "c", "d", "e"]}}, "do not fit"),
         ({"scene": {"objects": ["mug"], "places": ["drawer", "drawer"]}}, "duplicate place"),
-        ({"scene": {"objects": ["mug"], "places": []}, "target": {"object": "tea", "place": HAND_OVER}},
-         "unknown target object"),
-        ({"scene": {"objects": ["mug"], "places": []}, "target": {"object": "mug", "place": "attic"}},
-         "unknown target place"),
-        ({"scene": {"objects": ["mug"], "places": [{"name": "roof", "position": [1.4, 0.0]}]}}, "out of the robot's reach"),
+        (
+            {"scene": {"objects": ["mug"], "places": []}, "target": {"object": "tea", "place": HAND_OVER}},
+            "unknown target object",
+        ),
+        (
+            {"scene": {"objects": ["mug"], "places": []}, "target": {"object": "mug", "place": "attic"}},
+            "unknown target place",
+        ),
+        (
+            {"scene": {"objects": ["mug"], "places": [{"name": "roof", "position": [1.4, 0.0]}]}},
+            "out of the robot's reach",
+        ),
         ({"scene": {"objects": ["mug"], "places": [{"name": "pad", "position": [0.4, 0.0]}]}}, "overlaps"),
         ({"scenery": {}}, "unknown reset options"),
     ],
@@ -112,7 +121,7 @@ def test_set_target_rejects_unknown_names(env):
     env.reset(seed=0, options={"scene": SCENE})
     with pytest.raises(ValueError, match="unknown target object"):
         env.set_target("pizza", HAND_OVER)
-    obs, info = env.set_target("walnuts", "recycling bin")
+    _, info = env.set_target("walnuts", "recycling bin")
     assert info["target"] == {"object": "walnuts", "place": "recycling bin"}
 
 
@@ -150,15 +159,28 @@ def test_no_pybullet_above_the_driver():
         imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
         assert not [name for name in imported if "pybullet" in name or "bullet_driver" in name], path
     probe = "import sys, envs.tabletop, pahf_robot.controller; print('pybullet' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("herbal tea", "mug"), ("walnuts", "bag"), ("ice-cold water with ice", "cup"), ("a book about birds", "book"),
-     ("energy drink", "can"), ("chamomile infusion", "mug"), ("leftover pizza", "plate"), ("vitamins", "jar"),
-     ("phone charger", "box"), ("a bowl of soup", "bowl"), ("apple", "fruit"), ("milk", "carton"),
-     ("a bottle of olive oil", "bottle"), ("something unheard of", "box")],
+    [
+        ("herbal tea", "mug"),
+        ("walnuts", "bag"),
+        ("ice-cold water with ice", "cup"),
+        ("a book about birds", "book"),
+        ("energy drink", "can"),
+        ("chamomile infusion", "mug"),
+        ("leftover pizza", "plate"),
+        ("vitamins", "jar"),
+        ("phone charger", "box"),
+        ("a bowl of soup", "bowl"),
+        ("apple", "fruit"),
+        ("milk", "carton"),
+        ("a bottle of olive oil", "bottle"),
+        ("something unheard of", "box"),
+    ],
 )
 def test_asset_for_maps_free_text_by_keywords(name, kind):
     assert asset_for(name) == kind
