@@ -197,3 +197,19 @@ def test_unknown_persona_is_one_line_error(tmp_path, capsys):
     code = main(["run", "--scenarios", str(bench), "--sim", "none", "--personas", "nobody", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
     assert code != 0 and len(err.splitlines()) == 1 and "nobody" in err
+
+
+def test_physics_end_to_end_agrees_with_decision_only_runs(tmp_path):
+    """Two personas with real grasps and the default MiniLM embedder; the choices match a `--sim none` run."""
+    bench = small_benchmark(tmp_path / "bench", per_phase=3)
+    base = dict(scenarios=str(bench), modes=["pahf", "no-memory"], learning_iter=1, seed=7, workers=1)
+    physics = run(RunConfig(**base, sim="pybullet"), tmp_path / "physics", progress=False)
+    decisions = run(RunConfig(**base, sim="none"), tmp_path / "none", progress=False)
+    records = read_records(tmp_path / "physics" / EPISODES_FILE)
+    assert len(records) == 2 * 2 * 3 * 4
+    assert all(r["outcome"]["steps"] > 0 for r in records)
+    for mode in base["modes"]:
+        for phase in ("1", "2", "3", "4"):
+            ran = physics["modes"][mode]["phases"][phase]
+            assert ran["execution_success"] >= 0.9
+            assert ran["preference_accuracy"] == decisions["modes"][mode]["phases"][phase]["preference_accuracy"]
