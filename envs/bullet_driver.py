@@ -9,9 +9,9 @@ pivoting in the fingers under the fast motions the step budget calls for; 40 N l
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-import pkgutil
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +21,7 @@ from pybullet_utils import bullet_client
 
 from envs.assets import AssetSpec, catalogue
 from envs.driver import GRIPPER_MAX_WIDTH, Pose, RobotDriver
+from envs.layout import FLOOR_Z
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class PyBulletDriver(RobotDriver):
         self,
         gui: bool = False,
         renderer: str = "tiny",
-        floor_z: float = -0.62,
+        floor_z: float = FLOOR_Z,
         physics_dt: float = 1.0 / 240.0,
         solver_iterations: int = 25,
         arm_speed: float = 12.0,
@@ -108,9 +109,9 @@ class PyBulletDriver(RobotDriver):
 
     def _load_egl(self) -> None:
         """Headless OpenGL through the plugin shipped with pybullet; fall back to the CPU renderer."""
-        loader = pkgutil.get_loader("eglRenderer")
-        if loader is not None:
-            self._plugin = self._client.loadPlugin(loader.get_filename(), "_eglRendererPlugin")
+        plugin = importlib.util.find_spec("eglRenderer")
+        if plugin is not None and plugin.origin:
+            self._plugin = self._client.loadPlugin(plugin.origin, "_eglRendererPlugin")
         if self._plugin >= 0:
             self._hardware_render = True
         else:
