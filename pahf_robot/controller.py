@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.assets import asset_kinds, catalogue
+from envs.driver import GRIPPER_MAX_WIDTH
 from envs.layout import TABLE_TOP, reachable
 from pahf_robot.types import Outcome, Target
 
 log = logging.getLogger(__name__)
 
 OPEN, CLOSED = 1.0, -1.0
-GRIPPER_RANGE = 0.08
 PAD_GAP = 0.008
 """The finger pads stand this much inside the finger-joint width: joints at 0.08 leave a 7.2 cm gap."""
 FINGERTIP_DEPTH = 0.012
@@ -108,7 +108,7 @@ def _palm_blocked(centre: np.ndarray, grasp_z: float, yaw: float, obstacles: np.
 
 def _command(width: float) -> float:
     """Gripper command in [-1, 1] for a finger-joint width."""
-    return float(np.clip(2 * width / GRIPPER_RANGE - 1, CLOSED, OPEN))
+    return float(np.clip(2 * width / GRIPPER_MAX_WIDTH - 1, CLOSED, OPEN))
 
 
 class GraspController:
@@ -157,7 +157,7 @@ class GraspController:
         obstacles = self._obstacles(exclude=slot)
         grasp, yaw, width = self._grasp_pose(slot, place, obstacles)
         yaw = _wrist_friendly(yaw, grasp, np.array(place["position"]))
-        pre_open = _command(min(GRIPPER_RANGE, width + PAD_GAP + 0.02))
+        pre_open = _command(min(GRIPPER_MAX_WIDTH, width + PAD_GAP + 0.02))
         top = position[2] + self._extents(slot)[2] / 2
         pre_grasp = np.array([grasp[0], grasp[1], max(grasp[2], top + FINGERTIP_DEPTH + CLEARANCE + 0.004)])
 
@@ -216,7 +216,7 @@ class GraspController:
         """Open the hand until the fingers are clear of the object's sides."""
         for _ in range(8):
             self._step(release, yaw, OPEN)
-            if self._width() >= min(GRIPPER_RANGE - 0.002, width + PAD_GAP + 0.012):
+            if self._width() >= min(GRIPPER_MAX_WIDTH - 0.002, width + PAD_GAP + 0.012):
                 return
 
     def _settle(self, yaw: float) -> None:
