@@ -166,7 +166,12 @@ def run_user(
 
 
 def _run_episode(planner, scenario, persona, config, executor, seed, interactive, reasoner) -> dict:
-    human = SimulatedHuman(persona, noise=config.noise, seed=seed)
+    if config.human == "llm":
+        from pahf_robot.llm.human import LLMHuman
+
+        human = LLMHuman.from_config(persona, config, seed)
+    else:
+        human = SimulatedHuman(persona, noise=config.noise, seed=seed)
     human.feedback_enabled = interactive
     view = scenario.view()
     turn = planner.run(
@@ -192,6 +197,8 @@ def _run_episode(planner, scenario, persona, config, executor, seed, interactive
         "correction_given": turn.feedback is not None and not (correct and turn.outcome.success),
         "reasoner_usage": reasoner.usage(),
     }
+    if config.human == "llm":
+        record["human_usage"] = human.usage()
     return record
 
 

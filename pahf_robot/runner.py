@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from memory.embedders import EMBEDDERS
 from pahf_robot.execution import make_executor
+from pahf_robot.llm import llm_totals, preflight
 from pahf_robot.metrics import summarise
 from pahf_robot.protocol import (
     RunConfig,
@@ -41,7 +42,12 @@ def make_reasoner(config: RunConfig, embedder):
         from pahf_robot.offline_reasoner import OfflineReasoner
 
         return OfflineReasoner(embedder)
-    raise ValueError(f"--reasoner: unknown reasoner {config.reasoner!r} (choose from offline)")
+    if config.reasoner == "llm":
+        from pahf_robot.llm import shared_client
+        from pahf_robot.llm.reasoner import LLMReasoner
+
+        return LLMReasoner(shared_client(config.model, config.base_url))
+    raise ValueError(f"--reasoner: unknown reasoner {config.reasoner!r} (choose from offline, llm)")
 
 
 def read_records(path: Path) -> list[dict]:
@@ -92,6 +98,7 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
     """Run (or continue) the protocol into `run_dir` and return the results written to results.json."""
     benchmark = load_benchmark(Path(config.scenarios) if config.scenarios else None)
     config.validate(benchmark)
+    preflight(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
     episodes_path = run_dir / EPISODES_FILE
@@ -127,6 +134,8 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
         "config": asdict(config),
         "benchmark": benchmark.source,
     }
+    if llm := llm_totals(records):
+        results["llm"] = llm
     if failures:
         results["failed"] = failures
     (run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
