@@ -309,7 +309,7 @@ class LLMClient:
         if error.status_code not in (400, 422, 500) or "json_schema" not in str(error):
             return False
         self.dialect = "json_object"
-        log.warning("%s does not accept the json_schema response format; using json_object with a schema", self.where)
+        log.info("%s does not accept the json_schema response format; using json_object with a schema", self.where)
         return True
 
     def _delay(self, retries: int, error: Exception) -> float:
