@@ -93,6 +93,10 @@ class MemoryStore:
             self.dim, self.embedder_name = self._init_schema()
             if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM notes)").fetchone()[0]:
                 self._index = VectorIndex(self.dim)
+                if not self.index_path.exists():
+                    # A new store gets its index file at once, so a second process opening it before the
+                    # first one flushes finds a stale index to sync, not a missing one to warn about.
+                    self._index.save(self.index_path)
         except BaseException:
             self._conn.close()
             raise
