@@ -228,11 +228,12 @@ def test_stale_index_catches_up_with_notes_written_without_it(db):
 def test_index_file_is_written_in_batches_not_per_add(db):
     with MemoryStore(db, HashingEmbedder(), flush_every=20) as store:
         index_file = store.index_path
+        assert VectorIndex.load(index_file, 256).ids().size == 0, "a new store starts with an empty index file"
         for i in range(19):
             add(store, "alice", f"situation {i}")
-        assert not index_file.exists()
+        assert VectorIndex.load(index_file, 256).ids().size == 0
         add(store, "alice", "situation 19")
-        assert index_file.exists()
+        assert VectorIndex.load(index_file, 256).ids().size == 20
         written = index_file.stat().st_mtime_ns
         for i in range(10):
             add(store, "alice", f"more {i}")
