@@ -53,8 +53,9 @@ class InvalidReply(ValueError):
 class Usage:
     """Counters of one consumer (a reasoner or a simulated human) since it last reported them.
 
-    `calls` counts requests sent to the server, retries included; `retries` is the transport-retry share of
-    them, so `calls - retries` are distinct prompts that missed the cache.
+    `calls` counts requests sent to the server, retries included; `retries` is the share of them that resent
+    a request (after a transport error, or in the other response format), so `calls - retries` are the
+    prompts that missed the cache.
     """
 
     calls: int = 0
@@ -272,10 +273,13 @@ class LLMClient:
                     temperature=0,
                     max_tokens=self.settings.max_tokens,
                 )
-            except _RETRYABLE as error:
+            except (openai.APIStatusError, openai.APITimeoutError, openai.APIConnectionError) as error:
                 usage.latency_s += time.perf_counter() - started
                 if self._switch_dialect(error):
+                    usage.retries += 1
                     continue
+                if not isinstance(error, _RETRYABLE):
+                    raise LLMError(f"{self.where}: HTTP {error.status_code}: {_short(error)}") from None
                 if retries >= self.settings.max_retries:
                     raise LLMError(f"{self.where}: {_short(error)} (gave up after {retries + 1} attempts)") from None
                 delay = self._delay(retries, error)
@@ -284,11 +288,6 @@ class LLMClient:
                 log.warning("%s: %s; retry %d in %.2f s", self.where, _short(error), retries, delay)
                 sleep(delay)
                 continue
-            except openai.APIStatusError as error:
-                usage.latency_s += time.perf_counter() - started
-                if self._switch_dialect(error):
-                    continue
-                raise LLMError(f"{self.where}: HTTP {error.status_code}: {_short(error)}") from None
             usage.latency_s += time.perf_counter() - started
             if response.usage is not None:
                 usage.prompt_tokens += response.usage.prompt_tokens or 0
