@@ -66,11 +66,7 @@ class OfflineReasoner(Reasoner):
             for i, g in enumerate(grounding):
                 if g < self.settings.note_floor:
                     continue
-                score = (
-                    similarity
-                    + self.settings.grounding_weight * (g - 1.0)
-                    + self.settings.recency_weight * fresh
-                )
+                score = similarity + self.settings.grounding_weight * (g - 1.0) + self.settings.recency_weight * fresh
                 if score > evidence[i]:
                     evidence[i], support[i] = score, note.value
         order = np.argsort(-evidence, kind="stable")

@@ -33,8 +33,18 @@ class UnitRunner:
         self.sink = sink
 
     def run_unit(self, mode: str, user: str, run_dir: str, done: set[tuple]) -> None:
-        run_user(mode, user, self.config, self.benchmark, self.reasoner, self.embedder, self.executor,
-                 Path(run_dir), done, self.sink.put)
+        run_user(
+            mode,
+            user,
+            self.config,
+            self.benchmark,
+            self.reasoner,
+            self.embedder,
+            self.executor,
+            Path(run_dir),
+            done,
+            self.sink.put,
+        )
 
 
 def _failure(mode: str, user: str, error: BaseException) -> dict:

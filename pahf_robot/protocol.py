@@ -7,8 +7,8 @@ are repeated `learning_iter` times. Every episode becomes one flat JSON record.
 from __future__ import annotations
 
 import hashlib
-import os
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

@@ -13,7 +13,9 @@ from tests.test_protocol import comparable, small_benchmark
 
 def test_sequential_workers_and_ray_give_identical_records(tmp_path):
     bench = small_benchmark(tmp_path / "bench", per_phase=4)
-    base = dict(scenarios=str(bench), sim="none", embedder="hashing", learning_iter=2, seed=4, modes=["pahf", "post-only"])
+    base = dict(
+        scenarios=str(bench), sim="none", embedder="hashing", learning_iter=2, seed=4, modes=["pahf", "post-only"]
+    )
     runs = {
         "sequential": RunConfig(**base, workers=1),
         "workers": RunConfig(**base, workers=2),
@@ -38,8 +40,26 @@ def test_a_failing_persona_is_reported_and_the_rest_is_kept(tmp_path, capsys):
     crowded["scene_objects"] += [f"spare cup {i}" for i in range(9)]
     first.write_text(json.dumps(rows))
     out = tmp_path / "run"
-    code = main(["run", "--scenarios", str(bench), "--sim", "pybullet", "--embedder", "hashing", "--modes", "pahf",
-                 "--learning-iter", "1", "--workers", "2", "--out", str(out), "--no-progress"])
+    code = main(
+        [
+            "run",
+            "--scenarios",
+            str(bench),
+            "--sim",
+            "pybullet",
+            "--embedder",
+            "hashing",
+            "--modes",
+            "pahf",
+            "--learning-iter",
+            "1",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code != 0
     err = capsys.readouterr().err
     assert "persona bo" in err and "do not fit" in err

@@ -37,9 +37,7 @@ def small_benchmark(folder: Path, per_phase: int = 6) -> Path:
 
 
 def decision_only(tmp_path: Path, **overrides) -> RunConfig:
-    options = dict(
-        scenarios=str(small_benchmark(tmp_path / "bench")), sim="none", embedder="hashing", learning_iter=2
-    )
+    options = dict(scenarios=str(small_benchmark(tmp_path / "bench")), sim="none", embedder="hashing", learning_iter=2)
     options.update(overrides)
     return RunConfig(**options)
 
@@ -89,7 +87,9 @@ def test_each_mode_keeps_its_channel_rules(tmp_path):
 def test_memory_learned_in_phase_one_pays_off_in_phase_two(tmp_path):
     results = run(decision_only(tmp_path, modes=["pahf", "no-memory"]), tmp_path / "run", progress=False)
     modes = results["modes"]
-    assert modes["pahf"]["phases"]["2"]["preference_accuracy"] > modes["no-memory"]["phases"]["2"]["preference_accuracy"]
+    assert (
+        modes["pahf"]["phases"]["2"]["preference_accuracy"] > modes["no-memory"]["phases"]["2"]["preference_accuracy"]
+    )
 
 
 class FumblingExecutor:
@@ -113,7 +113,7 @@ def test_an_execution_failure_never_becomes_a_preference(tmp_path):
             turn = planner.run(
                 view,
                 ask_human=None,
-                execute=lambda t: executor.execute(view, t, seed),
+                execute=lambda t, seed=seed: executor.execute(view, t, seed),
                 give_feedback=lambda t, o: human.feedback(scenario, t, o),
             )
             right = turn.target == scenario.target()
@@ -163,8 +163,26 @@ def test_cli_run_writes_results_and_plots(tmp_path, capsys):
     bench = small_benchmark(tmp_path / "bench", per_phase=3)
     out = tmp_path / "out"
     code = main(
-        ["run", "--scenarios", str(bench), "--sim", "none", "--embedder", "hashing", "--modes", "pahf,no-memory",
-         "--personas", "alex", "--phases", "1,2", "--learning-iter", "1", "--out", str(out), "--no-progress"]
+        [
+            "run",
+            "--scenarios",
+            str(bench),
+            "--sim",
+            "none",
+            "--embedder",
+            "hashing",
+            "--modes",
+            "pahf,no-memory",
+            "--personas",
+            "alex",
+            "--phases",
+            "1,2",
+            "--learning-iter",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
     )
     assert code == 0
     results = json.loads((out / RESULTS_FILE).read_text())
@@ -186,7 +204,9 @@ def test_bad_launch_file_is_one_line_error(tmp_path, capsys, content, needle):
     launch = tmp_path / "bad.yaml"
     launch.write_text(content)
     bench = small_benchmark(tmp_path / "bench", per_phase=2)
-    code = main(["run", "--config", str(launch), "--scenarios", str(bench), "--sim", "none", "--out", str(tmp_path / "o")])
+    code = main(
+        ["run", "--config", str(launch), "--scenarios", str(bench), "--sim", "none", "--out", str(tmp_path / "o")]
+    )
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert len(err.splitlines()) == 1 and needle in err and "Traceback" not in err
@@ -194,7 +214,9 @@ def test_bad_launch_file_is_one_line_error(tmp_path, capsys, content, needle):
 
 def test_unknown_persona_is_one_line_error(tmp_path, capsys):
     bench = small_benchmark(tmp_path / "bench", per_phase=2)
-    code = main(["run", "--scenarios", str(bench), "--sim", "none", "--personas", "nobody", "--out", str(tmp_path / "o")])
+    code = main(
+        ["run", "--scenarios", str(bench), "--sim", "none", "--personas", "nobody", "--out", str(tmp_path / "o")]
+    )
     err = capsys.readouterr().err.strip()
     assert code != 0 and len(err.splitlines()) == 1 and "nobody" in err
 
