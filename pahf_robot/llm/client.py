@@ -122,7 +122,7 @@ class LLMSettings:
     max_tokens: int = 256
 
     @classmethod
-    def resolve(cls, model: str | None, base_url: str | None, **overrides: Any) -> LLMSettings:
+    def resolve(cls, model: str | None, base_url: str | None) -> LLMSettings:
         """Fill in OPENAI_BASE_URL / OPENAI_API_KEY; a missing model or key is a one-line ValueError."""
         if not model:
             raise ValueError("--model: required with --reasoner llm or --human llm (the model name the server serves)")
@@ -133,7 +133,7 @@ class LLMSettings:
             raise ValueError(
                 f"OPENAI_API_KEY is not set: the LLM at {where} needs a key (any non-empty value for a local server)"
             )
-        return cls(model=model, base_url=url, api_key=key, **overrides)
+        return cls(model=model, base_url=url, api_key=key)
 
 
 def default_cache_path() -> Path:
