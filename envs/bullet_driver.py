@@ -101,6 +101,7 @@ class PyBulletDriver(RobotDriver):
         self._kinds: dict[str, tuple[int, int, AssetSpec]] = {}
         self._fixture_shapes: dict[tuple, tuple[int, int]] = {}
         self._labels: dict[int, int] = {}
+        self._text: list[int] = []
         self._last_ik: tuple[tuple[float, ...], list[float], bool] | None = None
         self.reset_robot()
         if gui:
@@ -293,20 +294,52 @@ class PyBulletDriver(RobotDriver):
 
     # --- sensing and lifecycle ---
     def camera_image(
-        self, width: int, height: int, eye: Sequence[float], target: Sequence[float], fov: float = 60.0
+        self,
+        width: int,
+        height: int,
+        eye: Sequence[float],
+        target: Sequence[float],
+        fov: float = 60.0,
+        segmentation: bool = False,
     ) -> dict[str, np.ndarray]:
         c = self._client
         near, far = 0.05, 5.0
         view = c.computeViewMatrix(list(eye), list(target), [0, 0, 1])
         projection = c.computeProjectionMatrixFOV(fov, width / height, near, far)
         renderer = p.ER_BULLET_HARDWARE_OPENGL if self._hardware_render else p.ER_TINY_RENDERER
-        _, _, rgba, depth, _ = c.getCameraImage(
-            width, height, view, projection, renderer=renderer, flags=p.ER_NO_SEGMENTATION_MASK
+        _, _, rgba, depth, mask = c.getCameraImage(
+            width, height, view, projection, renderer=renderer, flags=0 if segmentation else p.ER_NO_SEGMENTATION_MASK
         )
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
         buffer = np.asarray(depth, dtype=np.float32).reshape(height, width)
         metres = (far * near / (far - (far - near) * buffer)).astype(np.float32)
-        return {"rgb": rgb, "depth": metres}
+        images = {"rgb": rgb, "depth": metres}
+        if segmentation:
+            images["segmentation"] = np.asarray(mask, dtype=np.int32).reshape(height, width)
+        return images
+
+    def show_text(self, lines: Sequence[str]) -> None:
+        """Lines of debug text in the window's top-left corner, placed just in front of the current
+        GUI camera so they read like a heads-up display; nothing without a window."""
+        if not self._gui:
+            return
+        c = self._client
+        camera = c.getDebugVisualizerCamera()
+        height, projection = camera[1], camera[3]
+        forward, right, up = (np.asarray(v, dtype=float) / np.linalg.norm(v) for v in camera[5:8])
+        depth = 0.5
+        eye = np.asarray(camera[11]) - forward * camera[10]
+        half_width, half_height = depth / projection[0], depth / projection[5]
+        line_gap = 2 * half_height / height * 20
+        for i, line in enumerate(lines):
+            position = eye + forward * depth + up * (half_height - (i + 1.5) * line_gap) - right * 0.95 * half_width
+            options = {"replaceItemUniqueId": self._text[i]} if i < len(self._text) else {}
+            item = c.addUserDebugText(line, position.tolist(), textColorRGB=[0.05, 0.05, 0.3], textSize=1.2, **options)
+            if i >= len(self._text):
+                self._text.append(item)
+        for item in self._text[len(lines) :]:
+            c.removeUserDebugItem(item)
+        del self._text[len(lines) :]
 
     def close(self) -> None:
         if self._closed:

@@ -88,9 +88,20 @@ class RobotDriver(ABC):
     # --- sensing and lifecycle ---
     @abstractmethod
     def camera_image(
-        self, width: int, height: int, eye: Sequence[float], target: Sequence[float], fov: float = 60.0
+        self,
+        width: int,
+        height: int,
+        eye: Sequence[float],
+        target: Sequence[float],
+        fov: float = 60.0,
+        segmentation: bool = False,
     ) -> dict[str, np.ndarray]:
-        """{"rgb": (h, w, 3) uint8, "depth": (h, w) float32 metres} from a pinhole camera."""
+        """{"rgb": (h, w, 3) uint8, "depth": (h, w) float32 metres} from a pinhole camera, plus
+        "segmentation": (h, w) int32 body handle per pixel (-1 for none) when asked for."""
+
+    def show_text(self, lines: Sequence[str]) -> None:
+        """Show status lines on the robot's screen, replacing the previous ones. A robot without a
+        screen ignores them, so callers need not know whether anyone is watching."""
 
     @abstractmethod
     def close(self) -> None:

@@ -58,6 +58,10 @@ class TabletopEnv(gym.Env):
     Args:
         render_mode: None (headless), "human" (PyBullet window, needs $DISPLAY) or "rgb_array".
         camera: add "rgb" and "depth" images of the table to every observation.
+        segmentation: with `camera`, also a "segmentation" image: per pixel the slot (row of
+            "object_pose") of the object seen there, -1 for the robot, table, places and background.
+        speed: "human" mode plays at this multiple of real time (each step sleeps off the simulated
+            time it covers); physics never depends on it.
         image_size: (width, height) of camera images and rendered frames.
         substeps: physics ticks per env step.
         max_ee_speed: the commanded grasp point moves at most this fast (m/s) towards the action's
@@ -74,6 +78,7 @@ class TabletopEnv(gym.Env):
         self,
         render_mode: str | None = None,
         camera: bool = False,
+        segmentation: bool = False,
         image_size: tuple[int, int] = (320, 240),
         substeps: int = 4,
         max_ee_speed: float = 3.0,
@@ -81,13 +86,21 @@ class TabletopEnv(gym.Env):
         max_yaw_rate: float = 10.0,
         settle_steps: int = 2,
         driver: RobotDriver | str = "pybullet",
+        speed: float = 1.0,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         if substeps < 1 or settle_steps < 0:
             raise ValueError("substeps must be >= 1 and settle_steps >= 0")
+        if segmentation and not camera:
+            raise ValueError("segmentation images come with the camera: pass camera=True too")
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
         self.render_mode = render_mode
         self.camera = camera
+        self.segmentation = segmentation
+        self.speed = speed
+        self._deadline = 0.0
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.substeps = substeps
         self.settle_steps = settle_steps
@@ -142,6 +155,8 @@ class TabletopEnv(gym.Env):
             width, height = self.image_size
             fields["rgb"] = spaces.Box(0, 255, shape=(height, width, 3), dtype=np.uint8)
             fields["depth"] = spaces.Box(0.0, 10.0, shape=(height, width), dtype=np.float32)
+        if self.segmentation:
+            fields["segmentation"] = spaces.Box(-1, MAX_OBJECTS - 1, shape=(height, width), dtype=np.int32)
         return spaces.Dict(fields)
 
     def _spawn_table(self) -> None:
@@ -199,6 +214,7 @@ class TabletopEnv(gym.Env):
         self.driver.step(self.settle_steps)
         self._physics_steps = self.settle_steps
         self._target = target
+        self._deadline = time.perf_counter()
         return self._observe()
 
     def _parse_scene(self, scene: Any) -> tuple[list[str], list[PlaceSpec]]:
@@ -265,9 +281,16 @@ class TabletopEnv(gym.Env):
         self._physics_steps += self.substeps
         obs, info = self._observe()
         if self.render_mode == "human":
-            time.sleep(self.driver.physics_dt * self.substeps)
+            self._pace()
         success = info["task_success"]
         return obs, float(success), success, False, info
+
+    def _pace(self) -> None:
+        """Hold each step to its simulated duration / speed; a slow step is not made up for later."""
+        now = time.perf_counter()
+        self._deadline = max(self._deadline + self.driver.physics_dt * self.substeps / self.speed, now)
+        if self._deadline > now:
+            time.sleep(self._deadline - now)
 
     def _ramp(self, target: np.ndarray) -> np.ndarray:
         """Next commanded grasp point towards `target`: speed and acceleration bounded, braking in time.
@@ -343,7 +366,14 @@ class TabletopEnv(gym.Env):
 
     def _image(self) -> dict[str, np.ndarray]:
         width, height = self.image_size
-        return self.driver.camera_image(width, height, CAMERA_EYE, CAMERA_TARGET)
+        if not self.segmentation:
+            return self.driver.camera_image(width, height, CAMERA_EYE, CAMERA_TARGET)
+        images = self.driver.camera_image(width, height, CAMERA_EYE, CAMERA_TARGET, segmentation=True)
+        slots = np.full(images["segmentation"].shape, -1, dtype=np.int32)
+        for slot, (_, _, body) in enumerate(self._objects):
+            slots[images["segmentation"] == body] = slot
+        images["segmentation"] = slots
+        return images
 
     # --- render / close ---
     def render(self):
