@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ class RunConfig:
         """0 means automatic: one process per core with physics, one without (decisions take seconds)."""
         if self.workers:
             return self.workers
-        if self.sim == "none" or self.gui:
+        if self.sim == "none" or self.gui or self.record:
             return 1
         return max(1, os.cpu_count() or 1)
 
@@ -80,16 +81,38 @@ class RunConfig:
             raise ValueError(f"--executor: unknown executor {self.executor!r} (choose from local, ray)")
         if self.gui and (self.workers > 1 or self.executor == "ray"):
             raise ValueError("--gui: watching needs one process; drop --workers")
+        self._validate_watching()
         users = benchmark.users()
         missing = [p for p in self.personas or [] if p not in users]
         if missing:
             raise ValueError(f"--personas: no scenarios for {missing[0]!r} (known: {', '.join(users)})")
+
+    def _validate_watching(self) -> None:
+        if self.record and (self.workers > 1 or self.executor == "ray"):
+            raise ValueError("--record: videos are written by one process; drop --workers")
+        if (self.gui or self.record) and self.sim != "pybullet":
+            raise ValueError("--gui / --record show the physics: drop --sim none")
+        if self.gui and self.record:
+            raise ValueError("--gui and --record: choose one (videos are rendered off-screen)")
+        if self.speed <= 0:
+            raise ValueError("--speed: must be positive")
+        if self.gui and not os.environ.get("DISPLAY"):
+            raise ValueError(
+                "--gui: no display ($DISPLAY is not set); run under one (e.g. `xvfb-run -a pahf-robot run --gui ...`) "
+                "or write videos with --record DIR"
+            )
 
 
 def episode_seed(seed: int, user: str, phase: int, pass_index: int, index: int) -> int:
     """A seed per episode, the same in every mode so that baselines face identical scenes and humans."""
     digest = hashlib.blake2b(f"{seed}/{user}/{phase}/{pass_index}/{index}".encode(), digest_size=4)
     return int.from_bytes(digest.digest(), "big")
+
+
+def episode_name(mode: str, user: str, phase: int, pass_index: int, index: int) -> str:
+    """File-name-safe name of an episode for its video, e.g. pahf_alex_p1_pass2_7."""
+    safe = re.sub(r"[^A-Za-z0-9-]+", "-", user).strip("-") or "user"
+    return f"{mode}_{safe}_p{phase}_pass{pass_index}_{index}"
 
 
 def episode_key(record: dict) -> tuple:
@@ -155,10 +178,12 @@ def run_user(
                     if key in done:
                         continue
                     seed = episode_seed(config.seed, user, phase, pass_index, scenario.index)
+                    executor.on_event("episode", episode_name(mode, user, phase, pass_index, scenario.index))
                     record = _run_episode(
                         planner, scenario, persona, config, executor, seed, interactive, reasoner
                     )
                     record.update(mode=mode, phase=phase, **{"pass": pass_index})
+                    executor.on_event("end")
                     on_record(record)
     finally:
         if store is not None:
@@ -174,11 +199,25 @@ def _run_episode(planner, scenario, persona, config, executor, seed, interactive
         human = SimulatedHuman(persona, noise=config.noise, seed=seed)
     human.feedback_enabled = interactive
     view = scenario.view()
+    executor.on_event("user", scenario.user)
+    executor.on_event("task", scenario.task)
+
+    def ask(question: str) -> str | None:
+        executor.on_event("question", question)
+        answer = human.answer(scenario, question)
+        executor.on_event("answer", answer or "(no answer)")
+        return answer
+
+    def feedback(target, outcome) -> str | None:
+        text = human.feedback(scenario, target, outcome)
+        executor.on_event("feedback", text or "(none)")
+        return text
+
     turn = planner.run(
         view,
-        ask_human=(lambda q: human.answer(scenario, q)) if interactive else None,
+        ask_human=ask if interactive else None,
         execute=lambda target: executor.execute(view, target, seed),
-        give_feedback=(lambda target, outcome: human.feedback(scenario, target, outcome)) if interactive else None,
+        give_feedback=feedback if interactive else None,
     )
     correct = is_preference_correct(scenario, turn.target.object, turn.target.place)
     record = {
