@@ -129,6 +129,7 @@ def _cmd_run(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from memory.cli import add_memory_parser
+    from pahf_robot.replay import add_replay_parser
 
     parser = argparse.ArgumentParser(
         prog="pahf-robot",
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(subparsers)
+    add_replay_parser(subparsers)
     add_memory_parser(subparsers)
     return parser
 
@@ -151,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "replay":
+            from pahf_robot.replay import run_replay
+
+            return run_replay(args)
         if args.command == "memory":
             from memory.cli import run_memory_command
 

@@ -1,0 +1,134 @@
+"""`pahf-robot replay`: re-run one recorded episode of a batch so a user can look at it.
+
+An episode is fully determined by its scene (from the run's scenarios), its seed and the target the
+planner chose, all in the run directory; physics is stepped, never timed, so replaying those gives
+the recorded outcome again. The planner is not re-run: its question, answer and the human's feedback
+are shown as recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from pahf_robot.protocol import RunConfig, config_from_dict, episode_name
+from pahf_robot.scenarios import Scenario
+from pahf_robot.types import Outcome, Target
+
+
+def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
+    replay = subparsers.add_parser(
+        "replay",
+        help="re-run one recorded episode of a run (same scene, seed and target) to watch it",
+        description="Re-run one episode of RUN_DIR with the same scene, seed and chosen target, headless, in the "
+        "GUI or into a video. Prints the recorded and the replayed outcome; exits 1 if they differ.",
+    )
+    replay.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `pahf-robot run`")
+    replay.add_argument(
+        "--episode",
+        type=int,
+        required=True,
+        metavar="N",
+        help="which episode: its line in RUN_DIR/episodes.jsonl, counting from 0",
+    )
+    show = replay.add_mutually_exclusive_group()
+    show.add_argument("--gui", action="store_true", help="watch in the PyBullet GUI (needs a display)")
+    show.add_argument("--record", metavar="FILE", help="write the episode as a video (.mp4, or .gif)")
+    replay.add_argument("--speed", type=float, default=1.0, help="GUI playback speed factor (default: 1)")
+
+
+def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, dict, Scenario]:
+    """The run's configuration, episode `number` (0-based line of episodes.jsonl) and its scenario."""
+    from pahf_robot.runner import CONFIG_FILE, EPISODES_FILE, read_records
+    from pahf_robot.scenarios import load_benchmark
+
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.exists():
+        raise ValueError(f"{run_dir}: no {CONFIG_FILE} there, so it is not a run directory")
+    config = config_from_dict(json.loads(config_path.read_text()))
+    if config.sim != "pybullet":
+        raise ValueError(f"{run_dir}: the run used --sim {config.sim}; its episodes have no physics to replay")
+    records = read_records(run_dir / EPISODES_FILE)
+    if not 0 <= number < len(records):
+        raise ValueError(f"--episode {number}: {run_dir} has {len(records)} episodes (0 to {len(records) - 1})")
+    record = records[number]
+    benchmark = load_benchmark(Path(config.scenarios) if config.scenarios else None)
+    scenario = next(
+        (s for s in benchmark.for_user(record["user"], record["phase"]) if s.index == record["index"]), None
+    )
+    if scenario is None:
+        raise ValueError(
+            f"--episode {number}: scenario {record['index']} of {record['user']} (phase {record['phase']}) is no "
+            f"longer in {config.scenarios or 'the bundled scenarios'}"
+        )
+    return config, record, scenario
+
+
+def replay(
+    run_dir: Path, number: int, gui: bool = False, speed: float = 1.0, record_to: Path | None = None
+) -> tuple[dict, Outcome, Path | None]:
+    """Re-run episode `number` of `run_dir`; returns its record, the replayed outcome and the video written."""
+    from pahf_robot.execution import PhysicsExecutor
+
+    if gui and not os.environ.get("DISPLAY"):
+        raise ValueError(
+            "--gui: no display ($DISPLAY is not set); run under one (e.g. `xvfb-run -a ...`) or use --record"
+        )
+    if speed <= 0:
+        raise ValueError("--speed: must be positive")
+    _, record, scenario = load_episode(run_dir, number)
+    executor = PhysicsExecutor(
+        render_mode="human" if gui else None,
+        speed=speed,
+        record=record_to.parent if record_to is not None else None,
+    )
+    try:
+        name = (
+            record_to.name
+            if record_to is not None
+            else episode_name(record["mode"], record["user"], record["phase"], record["pass"], record["index"])
+        )
+        executor.on_event("episode", name)
+        executor.on_event("user", record["user"])
+        executor.on_event("task", record["task"])
+        for kind in ("question", "answer"):
+            if record.get(kind):
+                executor.on_event(kind, record[kind])
+        outcome = executor.execute(scenario.view(), Target(**record["target"]), record["seed"])
+        if record.get("feedback"):
+            executor.on_event("feedback", record["feedback"])
+        executor.on_event("end")
+        video = executor.watch.written[-1] if record_to is not None else None
+    finally:
+        executor.close()
+    return record, outcome, video
+
+
+def _describe(outcome: dict) -> str:
+    result = "success" if outcome["success"] else f"failed ({outcome['failure']})"
+    return f"{result}, {outcome['steps']} physics steps"
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    record_to = Path(args.record) if args.record else None
+    record, outcome, video = replay(
+        Path(args.run_dir), args.episode, gui=args.gui, speed=args.speed, record_to=record_to
+    )
+    recorded, replayed = record["outcome"], asdict(outcome)
+    target = record["target"]
+    print(
+        f"episode {args.episode}: {record['user']}, phase {record['phase']}, pass {record['pass']}, "
+        f"scenario {record['index']}: {target['object']} -> {target['place']}"
+    )
+    print(f"recorded: {_describe(recorded)}")
+    print(f"replayed: {_describe(replayed)}")
+    if video is not None:
+        print(f"video: {video}")
+    if replayed != recorded:
+        print("pahf-robot: error: the replay differs from the recorded episode", file=sys.stderr)
+        return 1
+    return 0
