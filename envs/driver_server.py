@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 
 DRIVER_METHODS = {
     name
-    for name, member in inspect.getmembers(RobotDriver, inspect.isfunction)
-    if getattr(member, "__isabstractmethod__", False) and name != "close"
+    for name, _ in inspect.getmembers(RobotDriver, inspect.isfunction)
+    if not name.startswith("_") and name != "close"
 }
 """Calls a client may make on the driver: the whole interface except `close` (the server owns the driver)."""
 _SIGNATURES = {name: inspect.signature(getattr(RobotDriver, name)) for name in DRIVER_METHODS}
 MAX_FIXTURE_PARTS = 64
+MAX_TEXT_LINES = 64
 _POLL_SECONDS = 0.25
 _SEND_TIMEOUT = 10.0
 
@@ -54,6 +55,14 @@ class SafetyLimits:
     max_ticks: int = 2400
     """Most physics ticks one `step` call may run (10 s at 240 Hz)."""
     max_image_side: int = 2048
+
+    def __post_init__(self) -> None:
+        if not all(low < high for low, high in zip(self.workspace_low, self.workspace_high, strict=True)):
+            raise ValueError(f"workspace_low {self.workspace_low} must be below workspace_high {self.workspace_high}")
+        if self.max_step <= 0 or self.max_yaw_step <= 0 or self.max_ticks < 1:
+            raise ValueError("max_step, max_yaw_step and max_ticks must be positive")
+        if not 0 <= self.gripper_range[0] < self.gripper_range[1]:
+            raise ValueError(f"gripper_range {self.gripper_range} must be an increasing pair of widths >= 0")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -150,13 +159,21 @@ class SafetyGuard:
     def _check_step(self, n: Any = 1) -> None:
         _integer("n", n, 0, self.limits.max_ticks, error=_unsafe)
 
-    def _check_camera_image(self, width: Any, height: Any, eye: Any, target: Any, fov: Any = 60.0) -> None:
+    def _check_camera_image(
+        self, width: Any, height: Any, eye: Any, target: Any, fov: Any = 60.0, segmentation: Any = False
+    ) -> None:
         _integer("width", width, 1, self.limits.max_image_side)
         _integer("height", height, 1, self.limits.max_image_side)
         _vector("eye", eye, 3)
         _vector("target", target, 3)
         if not 1.0 <= _number("fov", fov) <= 170.0:
             raise _invalid(f"fov={fov} is outside [1, 170] degrees")
+        if not isinstance(segmentation, bool):
+            raise _invalid(f"segmentation must be true or false, got {segmentation!r:.20}")
+
+    def _check_show_text(self, lines: Any) -> None:
+        if not isinstance(lines, list) or len(lines) > MAX_TEXT_LINES or not all(isinstance(t, str) for t in lines):
+            raise _invalid(f"lines must be a list of at most {MAX_TEXT_LINES} strings")
 
     def _check_spawn_object(self, kind: Any, position: Any, yaw: Any, rgba: Any, label: Any) -> None:
         if not isinstance(kind, str) or not isinstance(label, str):
@@ -334,7 +351,7 @@ class DriverServer:
             self._send(session, wire.error(request_id, exc.code, exc.message))
             if not session.greeted:
                 self._end(session, "no handshake", lost=False)
-        except Exception as exc:
+        except Exception as exc:  # a bug in one request must not take the server down
             log.exception("%s: internal error", session.peer)
             self._send(session, wire.error(request_id, wire.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"))
 

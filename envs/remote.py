@@ -175,7 +175,13 @@ class RemoteDriver(RobotDriver):
 
     # --- sensing and lifecycle ---
     def camera_image(
-        self, width: int, height: int, eye: Sequence[float], target: Sequence[float], fov: float = 60.0
+        self,
+        width: int,
+        height: int,
+        eye: Sequence[float],
+        target: Sequence[float],
+        fov: float = 60.0,
+        segmentation: bool = False,
     ) -> dict[str, np.ndarray]:
         return self.call(
             "camera_image",
@@ -184,7 +190,11 @@ class RemoteDriver(RobotDriver):
             eye=[float(v) for v in eye],
             target=[float(v) for v in target],
             fov=float(fov),
+            segmentation=bool(segmentation),
         )
+
+    def show_text(self, lines: Sequence[str]) -> None:
+        self.call("show_text", lines=[str(line) for line in lines])
 
     def close(self) -> None:
         """Say goodbye (the server holds the arm and clears this client's bodies) and disconnect."""

@@ -68,6 +68,109 @@ def _add_run_parser(subparsers) -> None:
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def _float_triple(text: str) -> tuple[float, float, float]:
+    values = _comma_list(float)(text)
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected x,y,z in metres, got {text!r}")
+    return tuple(values)
+
+
+def _add_serve_driver_parser(subparsers) -> None:
+    from envs.driver import DRIVERS
+    from envs.driver_server import SafetyLimits
+
+    limits = SafetyLimits()
+    serve = subparsers.add_parser(
+        "serve-driver",
+        help="serve a robot driver over TCP for `run --driver remote`",
+        description="Serve a robot driver to one client at a time. Every motion command is checked against "
+        "the safety limits below and refused with no motion when it breaks one; when the client leaves or goes "
+        "silent the arm holds where it is and the next client may connect. Runs until Ctrl-C.",
+    )
+    serve.add_argument(
+        "--backend", choices=sorted(DRIVERS), default="pybullet", help="driver to serve (default: pybullet)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: 8765)")
+    serve.add_argument(
+        "--gui", action="store_true", help="show the served robot in the PyBullet window (needs a display)"
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="hold the arm and drop a client silent this long (default: 5; clients send heartbeats)",
+    )
+    serve.add_argument(
+        "--workspace-low",
+        type=_float_triple,
+        default=limits.workspace_low,
+        metavar="X,Y,Z",
+        help="lowest commanded grasp point, metres in the robot base frame (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--workspace-high",
+        type=_float_triple,
+        default=limits.workspace_high,
+        metavar="X,Y,Z",
+        help="highest commanded grasp point, metres in the robot base frame (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-step",
+        type=float,
+        default=limits.max_step,
+        metavar="M",
+        help="largest distance of a command from the current grasp point (default: %(default)s m)",
+    )
+    serve.add_argument(
+        "--max-yaw-step",
+        type=float,
+        default=limits.max_yaw_step,
+        metavar="RAD",
+        help="largest difference of a commanded yaw from the current one (default: %(default)s rad)",
+    )
+    serve.add_argument(
+        "--max-ticks",
+        type=int,
+        default=limits.max_ticks,
+        metavar="N",
+        help="most physics ticks one step call may run (default: %(default)s)",
+    )
+
+
+def _cmd_serve_driver(args) -> int:
+    import signal
+
+    from envs.driver import make_driver
+    from envs.driver_server import DriverServer, SafetyLimits
+
+    limits = SafetyLimits(
+        workspace_low=args.workspace_low,
+        workspace_high=args.workspace_high,
+        max_step=args.max_step,
+        max_yaw_step=args.max_yaw_step,
+        max_ticks=args.max_ticks,
+    )
+    options = {"gui": True} if args.gui else {}
+    try:
+        server = DriverServer(
+            lambda: make_driver(args.backend, **options), args.host, args.port, limits, args.idle_timeout
+        )
+    except RuntimeError as exc:
+        raise ValueError(f"--backend {args.backend}: {exc}") from None
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: server.stop())
+    logging.getLogger("envs.driver_server").setLevel(logging.INFO)
+    host, port = server.address
+    print(f"pahf-robot: serving the {args.backend} driver on {host}:{port} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.close()
+    return 0
+
+
 def _config_file_options(path: str) -> dict:
     try:
         data = yaml.safe_load(Path(path).read_text())
@@ -111,6 +214,10 @@ def _run_config(args) -> tuple[RunConfig, Path]:
         config = RunConfig(**{**defaults, **options})
     except TypeError as exc:
         raise ValueError(f"{args.config}: {exc}") from None
+    if config.driver == "remote" and config.sim == "pybullet":
+        if config.workers > 1 or config.executor == "ray":
+            raise ValueError("--driver remote: a driver server takes one client at a time; use --workers 1")
+        config.workers = 1
     return config, Path(out)
 
 
@@ -139,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(subparsers)
+    _add_serve_driver_parser(subparsers)
     add_replay_parser(subparsers)
     add_memory_parser(subparsers)
     return parser
@@ -153,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "serve-driver":
+            return _cmd_serve_driver(args)
         if args.command == "replay":
             from pahf_robot.replay import run_replay
 
