@@ -92,7 +92,7 @@ def encode(frame: dict) -> bytes:
 def decode(line: bytes) -> dict:
     """Parse one line into a frame (ProtocolError(parse_error) for anything but a JSON object)."""
     try:
-        frame = json.loads(line)
+        frame = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ProtocolError(PARSE_ERROR, f"not a JSON line: {exc}") from None
     if not isinstance(frame, dict):
