@@ -59,48 +59,49 @@ class DriverError(RuntimeError):
         self.code = code
 
 
-def _to_wire(value: Any) -> Any:
+ARRAY_KEY = "__ndarray__"
+
+
+def _special(value: Any) -> Any:
+    """What json cannot write itself: numpy arrays (as base64) and numpy scalars."""
     if isinstance(value, np.ndarray):
         data = base64.b64encode(np.ascontiguousarray(value).tobytes()).decode("ascii")
-        return {"__ndarray__": {"dtype": value.dtype.str, "shape": list(value.shape), "data": data}}
-    if isinstance(value, dict):
-        return {str(k): _to_wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_wire(v) for v in value]
+        return {ARRAY_KEY: {"dtype": value.dtype.str, "shape": list(value.shape), "data": data}}
     if isinstance(value, np.generic):
         return value.item()
-    return value
+    raise TypeError(f"a {type(value).__name__} cannot be sent over the driver wire")
 
 
-def _from_wire(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__ndarray__"}:
-            spec = value["__ndarray__"]
-            raw = base64.b64decode(spec["data"])
-            return np.frombuffer(raw, dtype=np.dtype(spec["dtype"])).reshape(spec["shape"]).copy()
-        return {k: _from_wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_wire(v) for v in value]
-    return value
+def _array(obj: dict) -> Any:
+    if len(obj) == 1 and ARRAY_KEY in obj:
+        spec = obj[ARRAY_KEY]
+        raw = base64.b64decode(spec["data"], validate=True)
+        return np.frombuffer(raw, dtype=np.dtype(spec["dtype"])).reshape(spec["shape"]).copy()
+    return obj
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_special)
+"""json's C encoder with the numpy hook; NaN and inf go out as is so the server, not the client, rejects them."""
 
 
 def encode(frame: dict) -> bytes:
-    """One frame as a line. NaN and inf are allowed out so the server, not the client, rejects them."""
-    return json.dumps(_to_wire(frame), separators=(",", ":")).encode() + b"\n"
+    """One frame as a line."""
+    return _ENCODER.encode(frame).encode() + b"\n"
 
 
 def decode(line: bytes) -> dict:
     """Parse one line into a frame (ProtocolError(parse_error) for anything but a JSON object)."""
     try:
-        frame = json.loads(line.decode("utf-8"))
+        text = line.decode("utf-8")
+        # The array hook runs on every object, so only lines that carry an array pay for it.
+        frame = json.loads(text, object_hook=_array) if ARRAY_KEY in text else json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ProtocolError(PARSE_ERROR, f"not a JSON line: {exc}") from None
-    if not isinstance(frame, dict):
-        raise ProtocolError(PARSE_ERROR, f"a frame must be a JSON object, got {type(frame).__name__}")
-    try:
-        return _from_wire(frame)
     except (KeyError, TypeError, ValueError) as exc:
         raise ProtocolError(PARSE_ERROR, f"bad array encoding: {exc}") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError(PARSE_ERROR, f"a frame must be a JSON object, got {type(frame).__name__}")
+    return frame
 
 
 def hello() -> dict:
