@@ -368,3 +368,20 @@ def test_wire_round_trips_floats_and_arrays_exactly():
         np.testing.assert_array_equal(back[key], frame["result"][key])
     with pytest.raises(wire.ProtocolError, match="JSON object"):
         wire.decode(b"3")
+
+
+def test_driver_doc_example_implements_the_whole_interface():
+    import ast
+    import inspect
+
+    from envs.driver import RobotDriver
+
+    text = (ROOT / "docs" / "driver.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    tree = ast.parse(example)
+    (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    defined = {node.name: node for node in cls.body if isinstance(node, ast.FunctionDef)}
+    for name in RobotDriver.__abstractmethods__:
+        assert name in defined, name
+        wanted = list(inspect.signature(getattr(RobotDriver, name)).parameters)
+        assert [a.arg for a in defined[name].args.args] == wanted, name
