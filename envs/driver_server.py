@@ -329,6 +329,7 @@ class DriverServer:
             if self._session is not session:
                 return
             self._handle(session, line)
+        session.last_heard = time.monotonic()  # time spent serving a long `step` is not the client's silence
 
     def _handle(self, session: _Session, line: bytes) -> None:
         request_id = None
