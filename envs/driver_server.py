@@ -249,7 +249,7 @@ class DriverServer:
         self.idle_timeout = idle_timeout
         self.driver = driver_factory()
         try:
-            self._listener = socket.create_server((host, port), reuse_port=False)
+            self._listener = socket.create_server((host, port))
         except OSError as exc:
             self.driver.close()
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -274,7 +274,7 @@ class DriverServer:
             for key, _ in self._selector.select(_POLL_SECONDS):
                 if key.fileobj is self._listener:
                     self._accept()
-                elif self._session is not None:
+                elif self._session is not None and key.fileobj is self._session.sock:
                     self._receive(self._session)
             session = self._session
             if session is not None and time.monotonic() - session.last_heard > self.idle_timeout:
