@@ -184,16 +184,33 @@ def _config_file_options(path: str) -> dict:
         return {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of options, got {type(data).__name__}")
-    known = {f.name for f in fields(RunConfig)} | {"out"}
+    defaults = {**asdict(RunConfig()), "out": None}
     options = {}
     for key, value in data.items():
         name = str(key).replace("-", "_")
-        if name not in known:
-            raise ValueError(f"{path}: field '{key}': unknown option (known: {', '.join(sorted(known))})")
-        if name in _LIST_OPTIONS and isinstance(value, str):
-            value = _comma_list(_LIST_OPTIONS[name])(value)
-        options[name] = value
+        if name not in defaults:
+            raise ValueError(f"{path}: field '{key}': unknown option (known: {', '.join(sorted(defaults))})")
+        options[name] = _typed_option(path, key, name, value, defaults[name])
     return options
+
+
+def _typed_option(path: str, key, name: str, value, default):
+    """A launch-file value converted to the option's type, or a one-line error naming the field."""
+    if name in _LIST_OPTIONS:
+        kind = _LIST_OPTIONS[name]
+        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
+        try:
+            return [kind(str(item).strip()) for item in items if str(item).strip()]
+        except ValueError:
+            raise ValueError(f"{path}: field '{key}': expected a list of {kind.__name__}, got {value!r}") from None
+    expected = type(default) if default is not None else str
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if value is None and default is None:
+        return None
+    if type(value) is not expected:
+        raise ValueError(f"{path}: field '{key}': expected {expected.__name__}, got {value!r}")
+    return value
 
 
 def _run_config(args) -> tuple[RunConfig, Path]:
@@ -214,10 +231,6 @@ def _run_config(args) -> tuple[RunConfig, Path]:
         config = RunConfig(**{**defaults, **options})
     except TypeError as exc:
         raise ValueError(f"{args.config}: {exc}") from None
-    if config.driver == "remote" and config.sim == "pybullet":
-        if config.workers > 1 or config.executor == "ray":
-            raise ValueError("--driver remote: a driver server takes one client at a time; use --workers 1")
-        config.workers = 1
     return config, Path(out)
 
 

@@ -60,7 +60,7 @@ class RunConfig:
         """0 means automatic: one process per core with physics, one without (decisions take seconds)."""
         if self.workers:
             return self.workers
-        if self.sim == "none" or self.gui or self.record:
+        if self.sim == "none" or self.gui or self.record or self.driver == "remote":
             return 1
         return max(1, os.cpu_count() or 1)
 
@@ -79,6 +79,8 @@ class RunConfig:
             raise ValueError("--workers: must be at least 1 (or 0 for one per core)")
         if self.executor not in ("local", "ray"):
             raise ValueError(f"--executor: unknown executor {self.executor!r} (choose from local, ray)")
+        if self.driver == "remote" and self.sim == "pybullet" and (self.workers > 1 or self.executor == "ray"):
+            raise ValueError("--driver remote: a driver server takes one client at a time; use --workers 1")
         if self.gui and (self.workers > 1 or self.executor == "ray"):
             raise ValueError("--gui: watching needs one process; drop --workers")
         self._validate_watching()

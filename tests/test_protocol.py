@@ -198,6 +198,8 @@ def test_cli_run_writes_results_and_plots(tmp_path, capsys):
         ("modes: [pahf\n", "invalid YAML"),
         ("colour: blue\n", "field 'colour'"),
         ("modes: pahf,telepathy\n", "telepathy"),
+        ("learning_iter: three\n", "field 'learning_iter'"),
+        ("phases: [1, two]\n", "field 'phases'"),
     ],
 )
 def test_bad_launch_file_is_one_line_error(tmp_path, capsys, content, needle):
@@ -235,3 +237,13 @@ def test_physics_end_to_end_agrees_with_decision_only_runs(tmp_path):
             ran = physics["modes"][mode]["phases"][phase]
             assert ran["execution_success"] >= 0.9
             assert ran["preference_accuracy"] == decisions["modes"][mode]["phases"][phase]["preference_accuracy"]
+
+
+def test_launch_file_accepts_single_values_for_list_options(tmp_path):
+    launch = tmp_path / "one.yaml"
+    launch.write_text("phases: 1\nmodes: pahf\nlearning_iter: 1\nsim: none\nembedder: hashing\nnoise: 0\n")
+    bench = small_benchmark(tmp_path / "bench", per_phase=2)
+    out = tmp_path / "o"
+    assert main(["run", "--config", str(launch), "--scenarios", str(bench), "--out", str(out), "--no-progress"]) == 0
+    results = json.loads((out / RESULTS_FILE).read_text())
+    assert list(results["modes"]) == ["pahf"] and list(results["modes"]["pahf"]["phases"]) == ["1"]
