@@ -101,7 +101,7 @@ class PyBulletDriver(RobotDriver):
         self._kinds: dict[str, tuple[int, int, AssetSpec]] = {}
         self._fixture_shapes: dict[tuple, tuple[int, int]] = {}
         self._labels: dict[int, int] = {}
-        self._text: list[int] = []
+        self._text: list[tuple[int, str, tuple[float, ...]]] = []
         self._last_ik: tuple[tuple[float, ...], list[float], bool] | None = None
         self.reset_robot()
         if gui:
@@ -320,7 +320,8 @@ class PyBulletDriver(RobotDriver):
 
     def show_text(self, lines: Sequence[str]) -> None:
         """Lines of debug text in the window's top-left corner, placed just in front of the current
-        GUI camera so they read like a heads-up display; nothing without a window."""
+        GUI camera so they read like a heads-up display; nothing without a window. Only changed lines
+        are redrawn: each debug text item costs a round trip to the GUI's render thread."""
         if not self._gui:
             return
         c = self._client
@@ -332,12 +333,17 @@ class PyBulletDriver(RobotDriver):
         half_width, half_height = depth / projection[0], depth / projection[5]
         line_gap = 2 * half_height / height * 20
         for i, line in enumerate(lines):
-            position = eye + forward * depth + up * (half_height - (i + 1.5) * line_gap) - right * 0.95 * half_width
-            options = {"replaceItemUniqueId": self._text[i]} if i < len(self._text) else {}
-            item = c.addUserDebugText(line, position.tolist(), textColorRGB=[0.05, 0.05, 0.3], textSize=1.2, **options)
-            if i >= len(self._text):
-                self._text.append(item)
-        for item in self._text[len(lines) :]:
+            offset = up * (half_height - (i + 1.5) * line_gap) - right * 0.95 * half_width
+            position = tuple(np.round(eye + forward * depth + offset, 4).tolist())
+            if i < len(self._text) and self._text[i][1:] == (line, position):
+                continue
+            options = {"replaceItemUniqueId": self._text[i][0]} if i < len(self._text) else {}
+            item = c.addUserDebugText(line, position, textColorRGB=[0.05, 0.05, 0.3], textSize=1.2, **options)
+            if i < len(self._text):
+                self._text[i] = (item, line, position)
+            else:
+                self._text.append((item, line, position))
+        for item, _, _ in self._text[len(lines) :]:
             c.removeUserDebugItem(item)
         del self._text[len(lines) :]
 

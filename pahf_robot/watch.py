@@ -222,8 +222,6 @@ class Watch:
             if path.suffix not in VIDEO_SUFFIXES:
                 path = self.record_dir / f"{name}{self.suffix}"
             self.video = VideoWriter(path, self.env.metadata["render_fps"] / FRAME_EVERY)
-        if self.gui:
-            self.env.driver.show_text([])
 
     def on_reset(self, target: Target, obs: dict, info: dict) -> None:
         """The scene is laid out and the robot is about to go for `target`: the first frame."""
