@@ -1,13 +1,16 @@
 """How a newly learned preference changes memory, in the spirit of mem0: one explicit operation per fact.
 
 `decide` is a pure function of the fact and the closest existing notes, so it is tested on its own and
-shared by every reasoner; `apply` runs it against a store. Values are compared as normalised strings,
-never by cosine ("top shelf" and "bottom shelf" embed at 0.89).
+shared by every reasoner; `apply` runs it against a store. A reasoner may propose its own decision (an LLM
+does); `check_decision` holds any proposal to the same rules, so no reasoner overturns what they protect.
+Values are compared as normalised strings, never by cosine ("top shelf" and "bottom shelf" embed at 0.89).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -27,6 +30,9 @@ _ARTICLES = {"a", "an", "the"}
 _TOKEN = re.compile(r"\w+")
 
 Op = Literal["ADD", "UPDATE", "NONE"]
+OPS = ("ADD", "UPDATE", "NONE")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,7 @@ def decide(
     well_supported: int = WELL_SUPPORTED,
 ) -> Decision:
     """ADD, UPDATE or NONE for `fact`, given scored candidate notes (any order, any kind)."""
-    candidates = [
-        (note, score)
-        for note, score in similar
-        if note.kind == fact.kind and note.superseded_by is None and score >= same_situation
-    ]
+    candidates = [(note, score) for note, score in candidates_of(fact, similar) if score >= same_situation]
     if not candidates:
         return Decision("ADD", None, "no note about this situation")
     closest, score = max(candidates, key=lambda pair: (pair[1], -pair[0].id))
@@ -93,16 +95,74 @@ def decide(
     return Decision("UPDATE", closest.id, f"preference changed from {closest.value!r} to {fact.value!r}")
 
 
+def candidates_of(fact: Fact, similar: list[tuple[Note, float]]) -> list[tuple[Note, float]]:
+    """The notes a decision may name: active and of the fact's kind, in the order given."""
+    return [(note, score) for note, score in similar if note.kind == fact.kind and note.superseded_by is None]
+
+
+def proposed(fact: Fact, similar: list[tuple[Note, float]], op: str, note_id: int | None, reason: str) -> Decision:
+    """A decision made outside `decide`: NONE confirms the named note only when it holds the fact's value.
+
+    Unlike `decide`, a proposed NONE never weakens a note: the proposer judged the fact not to bear on it.
+    """
+    if op == "ADD":
+        return Decision("ADD", None, reason)
+    named = next((note for note, _ in candidates_of(fact, similar) if note.id == note_id), None)
+    confirms = op == "NONE" and named is not None and same_value(named.value, fact.value)
+    return Decision(op, note_id, reason, support_delta=1 if confirms else 0)
+
+
+def check_decision(
+    fact: Fact,
+    similar: list[tuple[Note, float]],
+    decision: Decision,
+    same_situation: float = SAME_SITUATION,
+    well_supported: int = WELL_SUPPORTED,
+) -> str | None:
+    """Why `decision` breaks the update rules for `fact`, in one line, or None when it keeps them."""
+    if decision.op not in OPS:
+        return f"unknown operation {decision.op!r}; use one of {', '.join(OPS)}"
+    candidates = candidates_of(fact, similar)
+    if decision.op == "ADD":
+        for note, score in candidates:
+            if score >= same_situation and same_value(note.value, fact.value):
+                return f"note {note.id} already holds {note.value!r} for this situation; use NONE"
+        return None
+    note = next((note for note, _ in candidates if note.id == decision.note_id), None)
+    if note is None:
+        known = ", ".join(str(n.id) for n, _ in candidates) or "none"
+        return f"{decision.op} must name an active note of kind {fact.kind!r} (ids: {known}), not {decision.note_id!r}"
+    if decision.op == "UPDATE" and same_value(note.value, fact.value):
+        return f"note {note.id} already holds {note.value!r}; use NONE"
+    if decision.op == "UPDATE" and note.support >= well_supported and not fact.explicit_correction:
+        return f"note {note.id} is well supported (support {note.support}) and the fact is no explicit correction"
+    return None
+
+
 def apply(
     store: MemoryStore,
     user_id: str,
     fact: Fact,
     same_situation: float = SAME_SITUATION,
     well_supported: int = WELL_SUPPORTED,
+    decider: Callable[[Fact, list[tuple[Note, float]]], Decision] | None = None,
+    candidates_threshold: float | None = None,
 ) -> MemoryOp:
-    """Find the notes about the fact's situation, decide, and carry the decision out on `store`."""
-    similar = store.find_similar(user_id, fact.situation, same_situation, kind=fact.kind)
+    """Find the notes about the fact's situation, decide, and carry the decision out on `store`.
+
+    `decider` (e.g. an LLM reasoner) replaces `decide`; a decision that breaks the rules falls back to
+    `decide`. `candidates_threshold` (default `same_situation`) may be lowered to show a decider more notes.
+    """
+    threshold = same_situation if candidates_threshold is None else candidates_threshold
+    similar = store.find_similar(user_id, fact.situation, threshold, kind=fact.kind)
     decision = decide(fact, similar, same_situation, well_supported)
+    if decider is not None:
+        proposal = decider(fact, similar)
+        problem = check_decision(fact, similar, proposal, same_situation, well_supported)
+        if problem is None:
+            decision = proposal
+        else:
+            log.warning("memory decision for %s rejected (%s); the policy decides", user_id, problem)
     if decision.op == "ADD":
         note = store.add(user_id, fact.situation, fact.kind, fact.value, fact.text, fact.source)
         return MemoryOp("ADD", note.id, None, note.value, decision.reason)

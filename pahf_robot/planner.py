@@ -123,5 +123,5 @@ class Planner:
             source=source,
             explicit_correction=signal.explicit,
         )
-        op = apply(self.memory, view.user, fact)
+        op = apply(self.memory, view.user, fact, decider=self.reasoner.memory_decision)
         return {"op": op.op, "value": op.value, "source": source, "reason": op.reason}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from memory import policy
 from memory.notes import Note
 from pahf_robot.scenarios import TaskView
 from pahf_robot.types import HAND_OVER, Outcome, Target
@@ -89,6 +90,13 @@ class Reasoner(ABC):
     @abstractmethod
     def note_text(self, view: TaskView, signal: PreferenceSignal) -> str:
         """A one-sentence, human-readable summary of the preference for memory."""
+
+    def memory_decision(self, fact: policy.Fact, similar: list[tuple[Note, float]]) -> policy.Decision:
+        """ADD, UPDATE or NONE for a fact just learned, given the user's scored notes about its situation.
+
+        The offline reasoner uses the shared rule; an LLM may propose its own, which the policy then checks.
+        """
+        return policy.decide(fact, similar)
 
     def prepare(self, views: list[TaskView]) -> None:
         """Warm caches for the tasks ahead (one batched model call beats thousands of small ones)."""

@@ -22,6 +22,9 @@ from typing import Self
 
 import pytest
 
+from memory.embedders import HashingEmbedder
+from memory.policy import WELL_SUPPORTED, Fact, apply
+from memory.store import MemoryStore
 from pahf_robot.human import SimulatedHuman
 from pahf_robot.llm import client as client_module
 from pahf_robot.llm.client import (
@@ -351,6 +354,47 @@ def test_fake_server_cache_replays_without_calls(tmp_path):
         assert len(server.requests) == 1
     assert a == b
     assert (first.calls, first.cache_hits, second.calls, second.cache_hits) == (1, 0, 0, 1)
+
+
+def drink(value: str, explicit: bool = False) -> Fact:
+    return Fact(BRING.task, "object", value, f"alex wants the {value}", "feedback", explicit_correction=explicit)
+
+
+def test_fake_server_memory_update_of_a_well_supported_note_falls_back_to_the_policy(tmp_path):
+    overturn = ok({"op": "UPDATE", "note_id": 1, "reason": "taste changed"})
+    with MemoryStore(tmp_path / "m.db", HashingEmbedder()) as store, FakeOpenAIServer([overturn]) as server:
+        known = store.add("alex", BRING.task, "object", "herbal tea", "alex wants the herbal tea", "feedback")
+        store.reinforce("alex", known.id, WELL_SUPPORTED - 1)
+        reasoner = LLMReasoner(make_client(server), attempts=3)
+        op = apply(store, "alex", drink("black coffee"), decider=reasoner.memory_decision)
+        retries = [last_user_message(r) for r in server.requests[1:]]
+        assert (op.op, op.reason, op.value) == ("NONE", "kept: well supported", "herbal tea")
+        assert store.get("alex", known.id).active and store.get("alex", known.id).support == WELL_SUPPORTED - 1
+    assert len(retries) == 2 and all("note 1 is well supported" in r for r in retries)
+    usage = reasoner.usage()
+    assert (usage["calls"], usage["invalid"], usage["fallbacks"]) == (3, 3, 1)
+
+
+def test_fake_server_memory_update_within_the_rules_supersedes_the_note(tmp_path):
+    with MemoryStore(tmp_path / "m.db", HashingEmbedder()) as store:
+        store.add("bo", "another user's note", "object", "water", "bo wants water", "feedback")
+        with FakeOpenAIServer([ok({"op": "UPDATE", "note_id": 1, "reason": "taste changed"})]) as server:
+            reasoner = LLMReasoner(make_client(server))
+            added = apply(store, "alex", drink("herbal tea"), decider=reasoner.memory_decision)
+            assert added.op == "ADD" and not server.requests
+            op = apply(store, "alex", drink("black coffee"), decider=reasoner.memory_decision)
+            request = server.requests[0]
+        assert (op.op, op.previous_note_id, op.value, op.reason) == (
+            "UPDATE",
+            added.note_id,
+            "black coffee",
+            "llm: taste changed",
+        )
+        assert store.get("alex", added.note_id).superseded_by == op.note_id
+    schema = request["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["note_id"]["anyOf"][0]["enum"] == [1]
+    assert "- note 1: alex wants the herbal tea" in last_user_message(request)
+    assert reasoner.usage()["fallbacks"] == 0
 
 
 def bring_scenario() -> Scenario:

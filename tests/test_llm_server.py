@@ -16,6 +16,8 @@ from pathlib import Path
 import openai
 import pytest
 
+from memory.notes import Note
+from memory.policy import WELL_SUPPORTED, Fact, check_decision
 from pahf_robot.grounding import mentioned_options
 from pahf_robot.human import SimulatedHuman
 from pahf_robot.llm import prompts
@@ -126,6 +128,20 @@ def test_llm_reasoner_judges_with_valid_outputs_on_a_real_server(bench, client):
     usage = reasoner.usage()
     assert usage["calls"] >= 4 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     assert reasoner.usage()["calls"] == 0
+
+
+def test_llm_memory_decision_keeps_the_policy_rules_on_a_real_server(client):
+    situation = "I'm half asleep. Could you bring me something to drink?"
+    known = Note(7, "alex", situation, "object", "herbal tea", "alex wants the herbal tea", "feedback", 1, 0.0, 0.0)
+    strong = Note(
+        9, "alex", situation, "object", "green tea", "alex wants the green tea", "feedback", WELL_SUPPORTED, 0, 0
+    )
+    similar = [(strong, 0.97), (known, 0.91)]
+    fact = Fact(situation, "object", "black coffee", "alex wants the black coffee", "feedback")
+    reasoner = LLMReasoner(client)
+    decision = reasoner.memory_decision(fact, similar)
+    assert check_decision(fact, similar, decision) is None
+    assert reasoner.usage()["calls"] >= 1
 
 
 def test_llm_human_speaks_for_the_persona_on_a_real_server(bench, client):

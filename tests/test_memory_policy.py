@@ -6,7 +6,18 @@ import pytest
 
 from memory.embedders import HashingEmbedder
 from memory.notes import Note
-from memory.policy import SAME_SITUATION, WELL_SUPPORTED, Fact, MemoryOp, apply, decide, normalise_value
+from memory.policy import (
+    SAME_SITUATION,
+    WELL_SUPPORTED,
+    Decision,
+    Fact,
+    MemoryOp,
+    apply,
+    check_decision,
+    decide,
+    normalise_value,
+    proposed,
+)
 from memory.store import MemoryStore
 
 SLEEPY = "I can barely keep my eyes open, could you bring me something to drink?"
@@ -110,3 +121,81 @@ def test_apply_learns_confirms_drifts_and_resists_noise(tmp_path):
         assert asdict(corrected)["value"] == "energy drink"
         assert len(store.notes("alice", include_superseded=True)) == 3
         assert apply(store, "bob", fact()).op == "ADD"
+
+
+@pytest.mark.parametrize(
+    ("value", "explicit", "similar"),
+    [
+        ("herbal tea", False, []),
+        ("herbal tea", False, [(note(id=4), 0.95)]),
+        ("black coffee", False, [(note(id=4), 0.95)]),
+        ("black coffee", False, [(note(id=4, support=WELL_SUPPORTED), 0.95)]),
+        ("black coffee", True, [(note(id=4, support=WELL_SUPPORTED), 0.95)]),
+        ("black coffee", False, [(note(id=4), SAME_SITUATION - 0.1), (note(id=5, kind="place"), 0.99)]),
+    ],
+)
+def test_the_policy_keeps_its_own_rules(value, explicit, similar):
+    assert (
+        check_decision(fact(value, explicit=explicit), similar, decide(fact(value, explicit=explicit), similar)) is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("decision", "similar", "explicit", "complaint"),
+    [
+        (Decision("DELETE", 4, ""), [(note(id=4), 0.95)], False, "unknown operation"),
+        (Decision("UPDATE", 9, ""), [(note(id=4), 0.95)], False, "active note"),
+        (Decision("NONE", None, ""), [(note(id=4), 0.95)], False, "active note"),
+        (Decision("UPDATE", 4, ""), [(note(id=4, superseded_by=5), 0.95)], False, "active note"),
+        (Decision("UPDATE", 4, ""), [(note(id=4, kind="place"), 0.95)], False, "active note"),
+        (Decision("UPDATE", 4, ""), [(note(id=4, value="Black Coffee"), 0.95)], False, "already holds"),
+        (Decision("UPDATE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], False, "well supported"),
+        (Decision("ADD", None, ""), [(note(id=4, value="black coffee"), SAME_SITUATION)], False, "already holds"),
+    ],
+)
+def test_check_decision_names_the_broken_rule(decision, similar, explicit, complaint):
+    problem = check_decision(fact("black coffee", explicit=explicit), similar, decision)
+    assert problem is not None and complaint in problem and "\n" not in problem
+
+
+@pytest.mark.parametrize(
+    ("decision", "similar", "explicit"),
+    [
+        (Decision("UPDATE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], True),
+        (Decision("UPDATE", 4, ""), [(note(id=4), 0.60)], False),
+        (Decision("NONE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], False),
+        (Decision("ADD", None, ""), [(note(id=4, value="black coffee"), SAME_SITUATION - 0.01)], False),
+        (Decision("ADD", None, ""), [(note(id=4), 0.99)], False),
+    ],
+)
+def test_check_decision_accepts_choices_within_the_rules(decision, similar, explicit):
+    assert check_decision(fact("black coffee", explicit=explicit), similar, decision) is None
+
+
+def test_a_proposed_none_confirms_only_a_note_with_the_same_value():
+    similar = [(note(id=4, value="black coffee"), 0.95), (note(id=5), 0.90)]
+    assert proposed(fact("Black coffee"), similar, "NONE", 4, "same").support_delta == 1
+    assert proposed(fact("Black coffee"), similar, "NONE", 5, "unrelated").support_delta == 0
+    assert proposed(fact("Black coffee"), similar, "ADD", 5, "new") == Decision("ADD", None, "new")
+
+
+def test_apply_carries_out_a_valid_proposal_and_overrules_an_invalid_one(tmp_path):
+    with MemoryStore(tmp_path / "m.db", HashingEmbedder()) as store:
+        first = apply(store, "alice", fact())
+        for _ in range(WELL_SUPPORTED - 1):
+            apply(store, "alice", fact())
+        seen: list[list] = []
+
+        def overturn(f, similar):
+            seen.append(similar)
+            return Decision("UPDATE", first.note_id, "llm: overturn")
+
+        kept = apply(store, "alice", fact("black coffee"), decider=overturn, candidates_threshold=0.0)
+        assert (kept.op, kept.reason, kept.value) == ("NONE", "kept: well supported", "herbal tea")
+        assert [n.id for n, _ in seen[0]] == [first.note_id]
+        corrected = apply(store, "alice", fact("black coffee", explicit=True), decider=overturn)
+        assert (corrected.op, corrected.previous_note_id, corrected.reason) == (
+            "UPDATE",
+            first.note_id,
+            "llm: overturn",
+        )

@@ -66,6 +66,21 @@ Classify what {user} said. "confirmed": {user} is content with {chosen}. "correc
 another option; set "wanted" to it. "neither": {user} only reports a mishap, or states no preference. \
 Set "wanted" to null unless the verdict is "corrected"."""
 
+MEMORY_DECISION = """You just learned this preference: {text}
+Situation: "{situation}"
+Preferred: {value}
+Learned from: {source}{explicit}
+Notes you already have about similar situations:
+{notes}
+
+Decide how memory changes. "ADD": the preference is about a situation none of the notes covers; set \
+"note_id" to null. "UPDATE": the preference replaces note "note_id", because it changed. "NONE": keep \
+note "note_id" as it is, because it already says this or should not be overturned. A note confirmed \
+{well_supported} or more times may only be replaced by an explicit correction. Set "reason" to a few words."""
+
+MEMORY_NOTE_LINE = "- note {number}: {text} (preferred: {value}; support {support}; similarity {similarity:.2f})"
+MEMORY_EXPLICIT = ", stated or corrected explicitly"
+
 OUTCOME_SUCCESS = "The robot carried it out successfully."
 OUTCOME_FAILURE = "The robot failed to carry it out ({failure})."
 
@@ -140,6 +155,17 @@ def feedback_schema(others: Sequence[str]) -> dict:
         {
             "verdict": {"type": "string", "enum": ["confirmed", "corrected", "neither"]},
             "wanted": _choice(others),
+        }
+    )
+
+
+def memory_schema(numbers: Sequence[int]) -> dict:
+    """A memory operation naming one of the numbered notes, or none (for ADD)."""
+    return _object(
+        {
+            "op": {"type": "string", "enum": ["ADD", "UPDATE", "NONE"]},
+            "note_id": {"anyOf": [{"type": "integer", "enum": list(numbers)}, {"type": "null"}]},
+            "reason": {"type": "string", "pattern": LINE % 80},
         }
     )
 

@@ -3,13 +3,16 @@
 A reply may only choose options that are in the scene; one that does not is sent back with the error,
 and after the last attempt the reasoner falls back to asking (for a decision) or to no signal (for an
 answer or feedback), so a weak or misbehaving model costs questions, never invented targets.
-Memory stays with the planner's update policy: this class only judges.
+Memory stays with the planner's update policy: this class only proposes a memory operation, which must
+pass `memory.policy.check_decision`, or the shared rule `memory.policy.decide` is used instead.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from memory import policy
 from memory.notes import Note
 from pahf_robot.grounding import situation_of
 from pahf_robot.llm import prompts
@@ -145,6 +148,48 @@ class LLMReasoner(Reasoner):
             self._usage.fallbacks += 1
             log.warning("feedback of %s not interpreted: %s", view.user, error)
         return signal
+
+    def memory_decision(self, fact: policy.Fact, similar: list[tuple[Note, float]]) -> policy.Decision:
+        """One call choosing among the candidate notes, checked by the policy; no call when there is no choice.
+
+        Notes are numbered 1..n rather than shown by store id: ids depend on other users' writes, and the
+        prompt must not, or runs would neither repeat nor replay from the cache.
+        """
+        candidates = policy.candidates_of(fact, similar)
+        if not candidates:
+            return policy.decide(fact, similar)
+        numbered = [(replace(note, id=number), score) for number, (note, score) in enumerate(candidates, start=1)]
+        store_ids = {number: note.id for number, (note, _) in enumerate(candidates, start=1)}
+        content = prompts.MEMORY_DECISION.format(
+            text=fact.text,
+            situation=fact.situation,
+            value=fact.value,
+            source=fact.source,
+            explicit=prompts.MEMORY_EXPLICIT if fact.explicit_correction else "",
+            notes="\n".join(
+                prompts.MEMORY_NOTE_LINE.format(
+                    number=note.id, text=note.text, value=note.value, support=note.support, similarity=score
+                )
+                for note, score in numbered
+            ),
+            well_supported=policy.WELL_SUPPORTED,
+        )
+
+        def check(reply: dict) -> policy.Decision:
+            decision = policy.proposed(fact, numbered, reply["op"], reply["note_id"], f"llm: {reply['reason']}")
+            problem = policy.check_decision(fact, numbered, decision)
+            if problem is not None:
+                raise InvalidReply(problem)
+            return replace(decision, note_id=store_ids.get(decision.note_id))
+
+        decision, error = self.client.structured(
+            self._messages(content), prompts.memory_schema(list(store_ids)), "memory", self._usage, check, self.attempts
+        )
+        if decision is not None:
+            return decision
+        self._usage.fallbacks += 1
+        log.warning("memory decision fell back to the policy: %s", error)
+        return policy.decide(fact, similar)
 
     def note_text(self, view: TaskView, signal: PreferenceSignal) -> str:
         situation = self.situation(view)
