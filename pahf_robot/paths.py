@@ -6,4 +6,3 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 SCENARIOS = ROOT / "scenarios"
 PERSONAS = ROOT / "personas"
-LAUNCH = ROOT / "launch"
