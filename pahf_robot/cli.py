@@ -224,8 +224,8 @@ def _run_config(args) -> tuple[RunConfig, Path]:
         value = getattr(args, f.name, None)
         if value is not None:
             options[f.name] = value
-    out = args.out or options.pop("out", None) or f"runs/{datetime.now():%Y%m%d-%H%M%S}"
-    options.pop("out", None)
+    out_from_file = options.pop("out", None)
+    out = args.out or out_from_file or f"runs/{datetime.now():%Y%m%d-%H%M%S}"
     defaults = asdict(RunConfig())
     try:
         config = RunConfig(**{**defaults, **options})

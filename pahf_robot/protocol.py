@@ -81,8 +81,6 @@ class RunConfig:
             raise ValueError(f"--executor: unknown executor {self.executor!r} (choose from local, ray)")
         if self.driver == "remote" and self.sim == "pybullet" and (self.workers > 1 or self.executor == "ray"):
             raise ValueError("--driver remote: a driver server takes one client at a time; use --workers 1")
-        if self.gui and (self.workers > 1 or self.executor == "ray"):
-            raise ValueError("--gui: watching needs one process; drop --workers")
         self._validate_watching()
         users = benchmark.users()
         missing = [p for p in self.personas or [] if p not in users]
@@ -90,8 +88,9 @@ class RunConfig:
             raise ValueError(f"--personas: no scenarios for {missing[0]!r} (known: {', '.join(users)})")
 
     def _validate_watching(self) -> None:
-        if self.record and (self.workers > 1 or self.executor == "ray"):
-            raise ValueError("--record: videos are written by one process; drop --workers")
+        if (self.gui or self.record) and (self.workers > 1 or self.executor == "ray"):
+            flag = "--gui" if self.gui else "--record"
+            raise ValueError(f"{flag}: watching and recording run in one process; drop --workers")
         if (self.gui or self.record) and self.sim != "pybullet":
             raise ValueError("--gui / --record show the physics: drop --sim none")
         if self.gui and self.record:
