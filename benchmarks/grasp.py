@@ -21,8 +21,9 @@ import numpy as np
 
 import envs  # noqa: F401  (registers pahf/Tabletop-v0)
 from envs.assets import asset_for, asset_kinds
-from pahf_robot.controller import GraspController
-from pahf_robot.types import HAND_OVER, Target
+from envs.layout import HAND_OVER
+from pahf_robot.act.controller import GraspController
+from pahf_robot.core.types import Target
 
 log = logging.getLogger("benchmarks.grasp")
 

@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 from grasp import episodes  # the grasp benchmark's scenes, from this folder
 
-from envs.driver import RobotDriver, make_driver
-from envs.driver_server import yaw_of
+from envs.driver import RobotDriver, make_driver, yaw_of
 from envs.remote import RemoteDriver
 from envs.tabletop import TabletopEnv
-from pahf_robot.controller import GraspController
+from pahf_robot.act.controller import GraspController
 
 log = logging.getLogger("benchmarks.remote_latency")
 

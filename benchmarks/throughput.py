@@ -13,8 +13,8 @@ import logging
 import tempfile
 from pathlib import Path
 
-from pahf_robot.protocol import RunConfig
-from pahf_robot.runner import EPISODES_FILE, read_records, run
+from pahf_robot.run.config import RunConfig
+from pahf_robot.run.runner import EPISODES_FILE, read_records, run
 
 
 def comparable(records: list[dict]) -> list[str]:

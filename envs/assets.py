@@ -11,10 +11,16 @@ import colorsys
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
-from pahf_robot.paths import ASSETS
+_CHECKOUT = Path(__file__).resolve().parent.parent
+DATA_ROOT = _CHECKOUT if (_CHECKOUT / "scenarios").is_dir() else Path(sys.prefix) / "share" / "pahf-robot"
+"""The bundled data folders: beside the packages in a checkout (editable install), else under
+`<prefix>/share/pahf-robot`, where a wheel install puts them."""
+ASSETS = DATA_ROOT / "assets"
 
 DEFAULT_KIND = "box"
 

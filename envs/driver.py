@@ -9,6 +9,7 @@ are numpy arrays. Poses are (position [x, y, z], quaternion [x, y, z, w]) in the
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -18,6 +19,12 @@ Pose = tuple[list[float], list[float]]
 
 GRIPPER_MAX_WIDTH = 0.08
 """Finger opening range of the Panda hand (sum of both finger joints), metres."""
+
+
+def yaw_of(quaternion: Sequence[float]) -> float:
+    """Heading about z of an (x, y, z, w) quaternion: the gripper yaw of a downward-pointing hand."""
+    x, y, z, w = quaternion
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 class RobotDriver(ABC):

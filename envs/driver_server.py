@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from envs import wire
-from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver
+from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, yaw_of
+from envs.layout import WORKSPACE_HIGH, WORKSPACE_LOW
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ class SafetyLimits:
     """What the server lets a client command. Defaults fit the tabletop env: its action box and the
     largest lead of a command over the arm seen in the grasp benchmark (7 cm, 0.32 rad) with margin."""
 
-    workspace_low: tuple[float, float, float] = (0.15, -0.6, 0.01)
-    workspace_high: tuple[float, float, float] = (0.85, 0.6, 0.45)
+    workspace_low: tuple[float, float, float] = WORKSPACE_LOW
+    workspace_high: tuple[float, float, float] = WORKSPACE_HIGH
     max_step: float = 0.10
     """Largest distance (m) of a commanded grasp point from the current one."""
     max_yaw_step: float = 0.6
@@ -66,12 +67,6 @@ class SafetyLimits:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def yaw_of(quaternion: list[float]) -> float:
-    """Heading about z of an (x, y, z, w) quaternion: the gripper yaw of a downward-pointing hand."""
-    x, y, z, w = quaternion
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 def _unsafe(message: str) -> wire.ProtocolError:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pahf_robot.types import HAND_OVER
+HAND_OVER = "hand-over"
+"""Place name of the zone where "bring me X" items are delivered to the user."""
 
 MAX_OBJECTS = 8
 MAX_PLACES = 4
@@ -23,6 +24,9 @@ TABLE_TOP = 0.0
 FLOOR_Z = -0.62
 TABLE_CENTER = (0.4, 0.0)
 TABLE_HALF = (0.65, 0.7)
+WORKSPACE_LOW = (0.15, -0.6, 0.01)
+WORKSPACE_HIGH = (0.85, 0.6, 0.45)
+"""The box of commanded grasp points: the env's action space and the driver's default safety limits."""
 
 # Objects sit in a 2 x 4 grid of cells, far enough apart that open fingers fit between neighbours and
 # the 21 cm palm mostly clears them; jitter stays within that margin.

@@ -18,25 +18,25 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.assets import asset_for, asset_kinds, catalogue, colour_for
-from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, make_driver
+from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, make_driver, yaw_of
 from envs.layout import (
     FLOOR_Z,
+    HAND_OVER,
     HAND_OVER_RGBA,
     MAX_OBJECTS,
     TABLE_CENTER,
     TABLE_HALF,
     TABLE_TOP,
+    WORKSPACE_HIGH,
+    WORKSPACE_LOW,
     PlaceSpec,
     layout_places,
     object_poses,
 )
-from pahf_robot.types import HAND_OVER
 
 DEFAULT_SCENE = {"objects": ["mug", "apple", "a book about birds"], "places": ["top shelf", "recycling bin"]}
 """Used when reset gets no scene, so `gymnasium.make` plus `check_env` work with no options."""
 
-WORKSPACE_LOW = (0.15, -0.6, 0.01)
-WORKSPACE_HIGH = (0.85, 0.6, 0.45)
 CAMERA_EYE = (1.15, 0.0, 0.75)
 CAMERA_TARGET = (0.45, 0.0, 0.0)
 RESTING_SPEED = 0.05
@@ -45,11 +45,6 @@ SPAWN_GAP = 0.0005
 
 def _wrap_angle(angle: float) -> float:
     return (angle + math.pi) % (2 * math.pi) - math.pi
-
-
-def _yaw_of(quaternion) -> float:
-    x, y, z, w = quaternion
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 class TabletopEnv(gym.Env):
@@ -210,7 +205,7 @@ class TabletopEnv(gym.Env):
         position, orientation = self.driver.ee_pose()
         self._command = np.array(position)
         self._velocity = np.zeros(3)
-        self._yaw_command = _yaw_of(orientation)
+        self._yaw_command = yaw_of(orientation)
         self.driver.step(self.settle_steps)
         self._physics_steps = self.settle_steps
         self._target = target

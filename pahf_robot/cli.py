@@ -5,18 +5,27 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
-from pahf_robot.planner import MODES
-from pahf_robot.protocol import RunConfig
+from pahf_robot.agent.planner import MODES
+from pahf_robot.run.config import (
+    DriverName,
+    EmbedderName,
+    ExecutorName,
+    HumanName,
+    ReasonerName,
+    RunConfig,
+    Sim,
+    choices,
+    flag_of,
+    one_line,
+)
 
 log = logging.getLogger("pahf_robot")
-
-_LIST_OPTIONS = {"modes": str, "personas": str, "phases": int}
 
 
 def _comma_list(kind):
@@ -42,24 +51,32 @@ def _add_run_parser(subparsers) -> None:
     run.add_argument("--phases", type=_comma_list(int), help="comma-separated phases out of 1,2,3,4 (default: all)")
     run.add_argument("--learning-iter", type=int, help="passes over the phase-1 and phase-3 scenarios (default: 3)")
     run.add_argument("--scenarios", help="scenario folder: bundled layout or the four PAHF files (default: bundled)")
-    run.add_argument("--sim", choices=["pybullet", "none"], help="physics, or decisions only (default: pybullet)")
+    run.add_argument("--sim", choices=choices(Sim), help="physics, or decisions only (default: pybullet)")
     run.add_argument("--seed", type=int, help="seed for scenes and the simulated human (default: 0)")
-    run.add_argument("--noise", type=float, help="fraction of the human's answers/corrections that are wrong or missing")
-    run.add_argument("--embedder", choices=["minilm", "hashing"], help="sentence embedder (default: minilm, offline)")
-    run.add_argument("--reasoner", choices=["offline", "llm"], help="decision maker behind the planner (default: offline)")
+    run.add_argument(
+        "--noise", type=float, help="fraction of the human's answers/corrections that are wrong or missing"
+    )
+    run.add_argument("--embedder", choices=choices(EmbedderName), help="sentence embedder (default: minilm, offline)")
+    run.add_argument(
+        "--reasoner", choices=choices(ReasonerName), help="decision maker behind the planner (default: offline)"
+    )
     run.add_argument("--model", help="LLM model name for --reasoner llm / --human llm")
     run.add_argument("--base-url", help="OpenAI-compatible API base URL (default: $OPENAI_BASE_URL)")
-    run.add_argument("--human", choices=["rule", "llm"], help="simulated human: rule-based or LLM-backed (default: rule)")
+    run.add_argument(
+        "--human", choices=choices(HumanName), help="simulated human: rule-based or LLM-backed (default: rule)"
+    )
     run.add_argument("--memory-db", help="memory database file; one file per mode is derived from it")
     run.add_argument(
         "--workers", type=int, help="worker processes, personas sharded over them (default: one per core with physics)"
     )
-    run.add_argument("--executor", choices=["local", "ray"], help="where workers run: local processes or Ray")
+    run.add_argument("--executor", choices=choices(ExecutorName), help="where workers run: local processes or Ray")
     run.add_argument("--ray-address", help="Ray cluster address for --executor ray (default: start Ray locally)")
     run.add_argument("--gui", action="store_true", default=None, help="watch in the PyBullet GUI (needs a display)")
     run.add_argument("--speed", type=float, help="GUI playback speed factor relative to real time (default: 1)")
     run.add_argument("--record", metavar="DIR", help="write one video per episode into DIR")
-    run.add_argument("--driver", choices=["local", "remote"], help="robot driver: in-process or over TCP (default: local)")
+    run.add_argument(
+        "--driver", choices=choices(DriverName), help="robot driver: in-process or over TCP (default: local)"
+    )
     run.add_argument("--driver-host", help="host of `pahf-robot serve-driver` for --driver remote")
     run.add_argument("--driver-port", type=int, help="port of `pahf-robot serve-driver` for --driver remote")
     run.add_argument("--config", help="YAML file holding any of these options (command-line options win)")
@@ -172,6 +189,7 @@ def _cmd_serve_driver(args) -> int:
 
 
 def _config_file_options(path: str) -> dict:
+    """A launch file's options, each checked by RunConfig; a problem is one line naming the field."""
     try:
         data = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
@@ -184,58 +202,44 @@ def _config_file_options(path: str) -> dict:
         return {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of options, got {type(data).__name__}")
-    defaults = {**asdict(RunConfig()), "out": None}
-    options = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        if name not in defaults:
-            raise ValueError(f"{path}: field '{key}': unknown option (known: {', '.join(sorted(defaults))})")
-        options[name] = _typed_option(path, key, name, value, defaults[name])
-    return options
-
-
-def _typed_option(path: str, key, name: str, value, default):
-    """A launch-file value converted to the option's type, or a one-line error naming the field."""
-    if name in _LIST_OPTIONS:
-        kind = _LIST_OPTIONS[name]
-        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
-        try:
-            return [kind(str(item).strip()) for item in items if str(item).strip()]
-        except ValueError:
-            raise ValueError(f"{path}: field '{key}': expected a list of {kind.__name__}, got {value!r}") from None
-    expected = type(default) if default is not None else str
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if value is None and default is None:
-        return None
-    if type(value) is not expected:
-        raise ValueError(f"{path}: field '{key}': expected {expected.__name__}, got {value!r}")
-    return value
+    known = {*RunConfig.model_fields, "out"}
+    keys = {str(key).replace("-", "_"): key for key in data}
+    for name, key in keys.items():
+        if name not in known:
+            raise ValueError(f"{path}: field '{key}': unknown option (known: {', '.join(sorted(known))})")
+    options = {name: data[key] for name, key in keys.items()}
+    out = options.pop("out", None)
+    if out is not None and not isinstance(out, str):
+        raise ValueError(f"{path}: field '{keys['out']}': expected str, got {out!r}")
+    try:
+        checked = RunConfig(**options)
+    except ValidationError as exc:
+        raise ValueError(f"{path}: " + one_line(exc, lambda field: f"field '{keys.get(field, field)}'")) from None
+    return {**{name: getattr(checked, name) for name in options}, "out": out}
 
 
 def _run_config(args) -> tuple[RunConfig, Path]:
-    from pahf_robot.runner import load_resumed_config
+    from pahf_robot.run.runner import load_run_config
 
     if args.resume:
         run_dir = Path(args.resume)
-        return load_resumed_config(run_dir), run_dir
+        return load_run_config(run_dir), run_dir
     options = _config_file_options(args.config) if args.config else {}
-    for f in fields(RunConfig):
-        value = getattr(args, f.name, None)
-        if value is not None:
-            options[f.name] = value
     out_from_file = options.pop("out", None)
+    for name in RunConfig.model_fields:
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
     out = args.out or out_from_file or f"runs/{datetime.now():%Y%m%d-%H%M%S}"
-    defaults = asdict(RunConfig())
     try:
-        config = RunConfig(**{**defaults, **options})
-    except TypeError as exc:
-        raise ValueError(f"{args.config}: {exc}") from None
+        config = RunConfig(**options)
+    except ValidationError as exc:
+        raise ValueError(one_line(exc, flag_of)) from None
     return config, Path(out)
 
 
 def _cmd_run(args) -> int:
-    from pahf_robot.runner import format_table, run
+    from pahf_robot.run.runner import format_table, run
 
     config, run_dir = _run_config(args)
     results = run(config, run_dir, progress=not args.no_progress)
@@ -249,7 +253,7 @@ def _cmd_run(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from memory.cli import add_memory_parser
-    from pahf_robot.replay import add_replay_parser
+    from pahf_robot.run.replay import add_replay_parser
 
     parser = argparse.ArgumentParser(
         prog="pahf-robot",
@@ -277,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve-driver":
             return _cmd_serve_driver(args)
         if args.command == "replay":
-            from pahf_robot.replay import run_replay
+            from pahf_robot.run.replay import run_replay
 
             return run_replay(args)
         if args.command == "memory":

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from envs.assets import asset_kinds
+from envs.layout import HAND_OVER
 from envs.tabletop import TabletopEnv
-from pahf_robot.controller import CLOSED, OPEN, GraspController
-from pahf_robot.types import FAILURE_KINDS, HAND_OVER, Target
+from pahf_robot.act.controller import CLOSED, OPEN, GraspController
+from pahf_robot.core.types import FAILURE_KINDS, Target
 
 PLACES = ["top shelf", "recycling bin", "kitchen cabinet", "left side of the counter"]
 NEIGHBOURS = ["apple", "vitamins", "a book about birds"]

@@ -1,9 +1,6 @@
 """The tabletop env: Gymnasium contract, scene layout, resets, rendering and bad input."""
 
-import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium
@@ -12,11 +9,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs
-from envs.assets import asset_for, asset_kinds, catalogue, colour_for
-from envs.layout import MAX_OBJECTS, layout_places, place_spec
+from envs.assets import ASSETS, asset_for, asset_kinds, catalogue, colour_for
+from envs.layout import HAND_OVER, MAX_OBJECTS, layout_places, place_spec
 from envs.tabletop import TabletopEnv
-from pahf_robot.paths import ASSETS, ROOT
-from pahf_robot.types import HAND_OVER
 
 SCENE = {"objects": ["herbal tea", "walnuts", "a book about birds"], "places": ["top shelf", "recycling bin"]}
 
@@ -150,17 +145,6 @@ def test_human_mode_without_display_fails_clearly(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(RuntimeError, match="DISPLAY"):
         TabletopEnv(render_mode="human")
-
-
-def test_no_pybullet_above_the_driver():
-    for path in ("envs/tabletop.py", "envs/driver.py", "envs/layout.py", "envs/assets.py", "pahf_robot/controller.py"):
-        tree = ast.parse((ROOT / path).read_text())
-        imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
-        imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
-        assert not [name for name in imported if "pybullet" in name or "bullet_driver" in name], path
-    probe = "import sys, envs.tabletop, pahf_robot.controller; print('pybullet' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,10 @@ import re
 
 import pytest
 
-from pahf_robot.human import SimulatedHuman
-from pahf_robot.scenarios import Scenario, load_benchmark
-from pahf_robot.types import HAND_OVER, Outcome, Target
+from envs.layout import HAND_OVER
+from pahf_robot.bench.scenarios import Scenario, load_benchmark
+from pahf_robot.core.types import Outcome, Target
+from pahf_robot.human.rule import SimulatedHuman
 
 
 def names(text, option):

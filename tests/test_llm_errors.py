@@ -22,10 +22,15 @@ from typing import Self
 
 import pytest
 
+from envs.layout import HAND_OVER
 from memory.embedders import HashingEmbedder
 from memory.policy import WELL_SUPPORTED, Fact, apply
 from memory.store import MemoryStore
-from pahf_robot.human import SimulatedHuman
+from pahf_robot.agent.llm_reasoner import LLMReasoner
+from pahf_robot.bench.scenarios import Scenario, TaskView
+from pahf_robot.core.types import Outcome, Target
+from pahf_robot.human.llm import LLMHuman
+from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.llm import client as client_module
 from pahf_robot.llm.client import (
     CACHE_ENV,
@@ -35,11 +40,7 @@ from pahf_robot.llm.client import (
     ResponseCache,
     Usage,
 )
-from pahf_robot.llm.human import LLMHuman
-from pahf_robot.llm.reasoner import LLMReasoner
-from pahf_robot.scenarios import Scenario, TaskView
-from pahf_robot.types import HAND_OVER, Outcome, Target
-from tests.test_protocol import small_benchmark
+from tests.conftest import small_benchmark
 
 MODEL = "fake-model"
 BRING = TaskView(

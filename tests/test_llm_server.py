@@ -18,8 +18,13 @@ import pytest
 
 from memory.notes import Note
 from memory.policy import WELL_SUPPORTED, Fact, check_decision
-from pahf_robot.grounding import mentioned_options
-from pahf_robot.human import SimulatedHuman
+from pahf_robot.agent.grounding import mentioned_options
+from pahf_robot.agent.llm_reasoner import LLMReasoner
+from pahf_robot.agent.reasoning import options_of
+from pahf_robot.bench.scenarios import load_benchmark
+from pahf_robot.core.types import Outcome
+from pahf_robot.human.llm import LLMHuman
+from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.llm import prompts
 from pahf_robot.llm.client import (
     CACHE_ENV,
@@ -29,14 +34,9 @@ from pahf_robot.llm.client import (
     ResponseCache,
     Usage,
 )
-from pahf_robot.llm.human import LLMHuman
-from pahf_robot.llm.reasoner import LLMReasoner
-from pahf_robot.reasoning import options_of
-from pahf_robot.runner import EPISODES_FILE, RESULTS_FILE, read_records
-from pahf_robot.scenarios import load_benchmark
-from pahf_robot.types import Outcome
+from pahf_robot.run.runner import EPISODES_FILE, RESULTS_FILE, read_records
 from tests import llm_server
-from tests.test_protocol import comparable, small_benchmark
+from tests.conftest import comparable, small_benchmark
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
+from pahf_robot.bench.scenarios import PHASE_FILES
 from pahf_robot.cli import main
-from pahf_robot.protocol import RunConfig
-from pahf_robot.runner import EPISODES_FILE, RESULTS_FILE, read_records, run
-from pahf_robot.scenarios import PHASE_FILES
-from tests.test_protocol import comparable, small_benchmark
+from pahf_robot.run.config import RunConfig
+from pahf_robot.run.runner import EPISODES_FILE, RESULTS_FILE, read_records, run
+from tests.conftest import comparable, small_benchmark
 
 
 def test_sequential_workers_and_ray_give_identical_records(tmp_path):

@@ -2,10 +2,10 @@ import re
 
 import pytest
 
-from pahf_robot.errors import InputError
-from pahf_robot.generate import CATALOG, check_persona
-from pahf_robot.paths import PERSONAS
-from pahf_robot.personas import load_persona, load_personas
+from pahf_robot.bench.generate import CATALOG, check_persona
+from pahf_robot.bench.personas import load_persona, load_personas
+from pahf_robot.core.errors import InputError
+from pahf_robot.core.paths import PERSONAS
 
 GOOD = """\
 name: zed

@@ -9,50 +9,22 @@ import pytest
 
 from memory.embedders import HashingEmbedder
 from memory.store import MemoryStore
-from pahf_robot import protocol
+from pahf_robot.agent.offline import OfflineReasoner
+from pahf_robot.agent.planner import MODES, Planner
+from pahf_robot.bench.scenarios import load_benchmark
 from pahf_robot.cli import main
-from pahf_robot.human import SimulatedHuman
-from pahf_robot.offline_reasoner import OfflineReasoner
-from pahf_robot.planner import MODES, Planner
-from pahf_robot.protocol import RunConfig
-from pahf_robot.runner import EPISODES_FILE, RESULTS_FILE, load_resumed_config, read_records, run
-from pahf_robot.scenarios import PHASE_FILES, load_benchmark
-from pahf_robot.types import Outcome
-
-USERS = ("alex", "bo")
-
-
-def small_benchmark(folder: Path, per_phase: int = 6) -> Path:
-    """The first scenarios of two bundled personas, written back in the PAHF schema."""
-    from pahf_robot.paths import SCENARIOS
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in PHASE_FILES.values():
-        rows = json.loads((SCENARIOS / name).read_text())
-        kept = []
-        for user in USERS:
-            kept += [r for r in rows if r["user"] == user][:per_phase]
-        (folder / name).write_text(json.dumps(kept))
-    return folder
+from pahf_robot.core.types import Outcome
+from pahf_robot.human.rule import SimulatedHuman
+from pahf_robot.run import protocol
+from pahf_robot.run.config import RunConfig
+from pahf_robot.run.runner import EPISODES_FILE, RESULTS_FILE, load_run_config, read_records, run
+from tests.conftest import comparable, small_benchmark
 
 
 def decision_only(tmp_path: Path, **overrides) -> RunConfig:
     options = dict(scenarios=str(small_benchmark(tmp_path / "bench")), sim="none", embedder="hashing", learning_iter=2)
     options.update(overrides)
     return RunConfig(**options)
-
-
-def comparable(records: list[dict]) -> list[str]:
-    """Records without timestamps and wall-clock figures, in a canonical order."""
-
-    def strip(value):
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if "latency" not in k}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return sorted(json.dumps(strip(r), sort_keys=True) for r in records)
 
 
 def test_each_mode_keeps_its_channel_rules(tmp_path):
@@ -153,7 +125,7 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path, monkeypatch):
     assert len(read_records(tmp_path / "cut" / EPISODES_FILE)) == 17
     monkeypatch.setattr(protocol, "_run_episode", real_episode)
 
-    run(load_resumed_config(tmp_path / "cut"), tmp_path / "cut", progress=False)
+    run(load_run_config(tmp_path / "cut"), tmp_path / "cut", progress=False)
     whole = read_records(tmp_path / "whole" / EPISODES_FILE)
     resumed = read_records(tmp_path / "cut" / EPISODES_FILE)
     assert comparable(resumed) == comparable(whole)

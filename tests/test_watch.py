@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from envs.tabletop import TabletopEnv
-from pahf_robot import watch
+from pahf_robot.act import watch
+from pahf_robot.act.watch import FRAME_EVERY, HOLD_FRAMES, VIDEO_SIZE, Overlay, VideoWriter
 from pahf_robot.cli import main
-from pahf_robot.execution import make_executor
-from pahf_robot.protocol import RunConfig
-from pahf_robot.runner import EPISODES_FILE, read_records
-from pahf_robot.watch import FRAME_EVERY, HOLD_FRAMES, VIDEO_SIZE, Overlay, VideoWriter
-from tests.test_protocol import small_benchmark
+from pahf_robot.run.config import RunConfig
+from pahf_robot.run.runner import EPISODES_FILE, read_records
+from pahf_robot.run.worker import make_executor
+from tests.conftest import small_benchmark
 
 TABLE_RGB = np.array([0.72, 0.56, 0.40])
 """The table's colour in envs/tabletop.py."""

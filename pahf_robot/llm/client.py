@@ -22,14 +22,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from time import sleep
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import openai
 
 from pahf_robot.llm import prompts
-
-if TYPE_CHECKING:
-    from pahf_robot.protocol import RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -378,11 +375,3 @@ def shared_client(model: str | None, base_url: str | None) -> LLMClient:
     if key not in _shared:
         _shared[key] = LLMClient(LLMSettings.resolve(model, base_url), ResponseCache(default_cache_path()))
     return _shared[key]
-
-
-def preflight(config: RunConfig) -> None:
-    """Before any episode: a run that uses an LLM needs a model, a key and a server that answers."""
-    if config.human not in ("rule", "llm"):
-        raise ValueError(f"--human: unknown simulated human {config.human!r} (choose from rule, llm)")
-    if config.reasoner == "llm" or config.human == "llm":
-        shared_client(config.model, config.base_url).check()

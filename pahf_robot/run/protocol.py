@@ -8,100 +8,36 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from memory.embedders import Embedder
 from memory.store import MemoryStore
-from pahf_robot.grounding import normalise
-from pahf_robot.human import SimulatedHuman
-from pahf_robot.planner import MODES, Planner
-from pahf_robot.reasoning import Reasoner
-from pahf_robot.scenarios import Benchmark, Scenario
+from pahf_robot.act.executors import Executor
+from pahf_robot.agent.grounding import normalise
+from pahf_robot.agent.planner import MODES, Planner
+from pahf_robot.agent.reasoning import Reasoner
+from pahf_robot.bench.personas import Persona
+from pahf_robot.bench.scenarios import Benchmark, Scenario
+from pahf_robot.human.rule import SimulatedHuman
+from pahf_robot.run.config import LEARNING_PHASES, RunConfig
 
 log = logging.getLogger(__name__)
 
-PHASES = (1, 2, 3, 4)
-LEARNING_PHASES = (1, 3)
 
+class EpisodeParts(Protocol):
+    """What the protocol needs from whoever wired the run (`pahf_robot.run.worker.Worker`)."""
 
-@dataclass
-class RunConfig:
-    """Everything that determines a run; saved beside the results so `--resume` can continue it."""
+    config: RunConfig
+    benchmark: Benchmark
+    embedder: Embedder
+    reasoner: Reasoner
+    executor: Executor
 
-    modes: list[str] = field(default_factory=lambda: list(MODES))
-    personas: list[str] | None = None
-    phases: list[int] = field(default_factory=lambda: list(PHASES))
-    learning_iter: int = 3
-    scenarios: str | None = None
-    sim: str = "pybullet"
-    seed: int = 0
-    noise: float = 0.0
-    embedder: str = "minilm"
-    reasoner: str = "offline"
-    model: str | None = None
-    base_url: str | None = None
-    human: str = "rule"
-    memory_db: str | None = None
-    workers: int = 0
-    executor: str = "local"
-    ray_address: str | None = None
-    gui: bool = False
-    speed: float = 1.0
-    record: str | None = None
-    driver: str = "local"
-    driver_host: str = "127.0.0.1"
-    driver_port: int = 8765
-
-    def worker_count(self) -> int:
-        """0 means automatic: one process per core with physics, one without (decisions take seconds)."""
-        if self.workers:
-            return self.workers
-        if self.sim == "none" or self.gui or self.record or self.driver == "remote":
-            return 1
-        return max(1, os.cpu_count() or 1)
-
-    def validate(self, benchmark: Benchmark) -> None:
-        unknown = [m for m in self.modes if m not in MODES]
-        if unknown:
-            raise ValueError(f"--modes: unknown mode {unknown[0]!r} (choose from {', '.join(MODES)})")
-        bad = [p for p in self.phases if p not in PHASES]
-        if bad:
-            raise ValueError(f"--phases: unknown phase {bad[0]} (choose from 1, 2, 3, 4)")
-        if self.learning_iter < 1:
-            raise ValueError("--learning-iter: must be at least 1")
-        if not 0.0 <= self.noise <= 1.0:
-            raise ValueError("--noise: must be between 0 and 1")
-        if self.workers < 0:
-            raise ValueError("--workers: must be at least 1 (or 0 for one per core)")
-        if self.executor not in ("local", "ray"):
-            raise ValueError(f"--executor: unknown executor {self.executor!r} (choose from local, ray)")
-        if self.driver == "remote" and self.sim == "pybullet" and (self.workers > 1 or self.executor == "ray"):
-            raise ValueError("--driver remote: a driver server takes one client at a time; use --workers 1")
-        self._validate_watching()
-        users = benchmark.users()
-        missing = [p for p in self.personas or [] if p not in users]
-        if missing:
-            raise ValueError(f"--personas: no scenarios for {missing[0]!r} (known: {', '.join(users)})")
-
-    def _validate_watching(self) -> None:
-        if (self.gui or self.record) and (self.workers > 1 or self.executor == "ray"):
-            flag = "--gui" if self.gui else "--record"
-            raise ValueError(f"{flag}: watching and recording run in one process; drop --workers")
-        if (self.gui or self.record) and self.sim != "pybullet":
-            raise ValueError("--gui / --record show the physics: drop --sim none")
-        if self.gui and self.record:
-            raise ValueError("--gui and --record: choose one (videos are rendered off-screen)")
-        if self.speed <= 0:
-            raise ValueError("--speed: must be positive")
-        if self.gui and not os.environ.get("DISPLAY"):
-            raise ValueError(
-                "--gui: no display ($DISPLAY is not set); run under one (e.g. `xvfb-run -a pahf-robot run --gui ...`) "
-                "or write videos with --record DIR"
-            )
+    def person(self, persona: Persona | None, seed: int) -> SimulatedHuman:
+        """The simulated person of one episode."""
 
 
 def episode_seed(seed: int, user: str, phase: int, pass_index: int, index: int) -> int:
@@ -150,23 +86,20 @@ def is_preference_correct(scenario: Scenario, object_name: str, place: str) -> b
 def run_user(
     mode: str,
     user: str,
-    config: RunConfig,
-    benchmark: Benchmark,
-    reasoner: Reasoner,
-    embedder: Embedder,
-    executor,
+    parts: EpisodeParts,
     run_dir: Path,
     done: set[tuple],
     on_record: Callable[[dict], None],
 ) -> None:
     """All phases of one user in one mode, skipping episodes already recorded (for `--resume`)."""
+    config, benchmark, reasoner, executor = parts.config, parts.benchmark, parts.reasoner, parts.executor
     channels = MODES[mode]
     needs_memory = channels.read or channels.remember_answers or channels.learn_from_feedback
     store = None
     if needs_memory:
         path = memory_path(run_dir, config, mode)
         path.parent.mkdir(parents=True, exist_ok=True)
-        store = MemoryStore(path, embedder)
+        store = MemoryStore(path, parts.embedder)
     planner = Planner(reasoner, store, channels)
     persona = benchmark.personas.get(user)
     reasoner.prepare([s.view() for phase in config.phases for s in benchmark.for_user(user, phase)])
@@ -180,9 +113,8 @@ def run_user(
                         continue
                     seed = episode_seed(config.seed, user, phase, pass_index, scenario.index)
                     executor.on_event("episode", episode_name(mode, user, phase, pass_index, scenario.index))
-                    record = _run_episode(
-                        planner, scenario, persona, config, executor, seed, interactive, reasoner
-                    )
+                    human = parts.person(persona, seed)
+                    record = _run_episode(planner, scenario, human, config, executor, seed, interactive, reasoner)
                     record.update(mode=mode, phase=phase, **{"pass": pass_index})
                     executor.on_event("end")
                     on_record(record)
@@ -191,13 +123,7 @@ def run_user(
             store.close()
 
 
-def _run_episode(planner, scenario, persona, config, executor, seed, interactive, reasoner) -> dict:
-    if config.human == "llm":
-        from pahf_robot.llm.human import LLMHuman
-
-        human = LLMHuman.from_config(persona, config, seed)
-    else:
-        human = SimulatedHuman(persona, noise=config.noise, seed=seed)
+def _run_episode(planner, scenario, human, config, executor, seed, interactive, reasoner) -> dict:
     human.feedback_enabled = interactive
     view = scenario.view()
     executor.on_event("user", scenario.user)
@@ -249,8 +175,3 @@ def ordered_units(config: RunConfig, benchmark: Benchmark) -> list[tuple[str, st
 
 def completed_keys(records: Iterable[dict]) -> set[tuple]:
     return {episode_key(r) for r in records}
-
-
-def config_from_dict(data: dict) -> RunConfig:
-    known = set(asdict(RunConfig()))
-    return RunConfig(**{k: v for k, v in data.items() if k in known})

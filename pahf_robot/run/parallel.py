@@ -15,36 +15,21 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
-from pahf_robot.protocol import RunConfig, run_user
+from pahf_robot.run.config import RunConfig
+from pahf_robot.run.worker import Worker
 
 log = logging.getLogger(__name__)
 
 
 class UnitRunner:
-    """One worker's long-lived state: benchmark, embedder, reasoner and a single PyBullet client."""
+    """A Worker in a process or Ray actor whose records go to a queue the parent process drains."""
 
     def __init__(self, config: RunConfig, sink):
-        from pahf_robot.runner import build_worker
-        from pahf_robot.scenarios import load_benchmark
-
-        self.config = config
-        self.benchmark = load_benchmark(Path(config.scenarios) if config.scenarios else None)
-        self.embedder, self.reasoner, self.executor = build_worker(config)
+        self.worker = Worker(config)
         self.sink = sink
 
     def run_unit(self, mode: str, user: str, run_dir: str, done: set[tuple]) -> None:
-        run_user(
-            mode,
-            user,
-            self.config,
-            self.benchmark,
-            self.reasoner,
-            self.embedder,
-            self.executor,
-            Path(run_dir),
-            done,
-            self.sink.put,
-        )
+        self.worker.run_unit(mode, user, Path(run_dir), done, self.sink.put)
 
 
 def _failure(mode: str, user: str, error: BaseException) -> dict:

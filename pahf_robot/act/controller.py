@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.assets import asset_kinds, catalogue
-from envs.driver import GRIPPER_MAX_WIDTH
+from envs.driver import GRIPPER_MAX_WIDTH, yaw_of
 from envs.layout import TABLE_TOP, reachable
-from pahf_robot.types import Outcome, Target
+from pahf_robot.core.types import Outcome, Target
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ class _Held:
     grasp: np.ndarray
     start_z: float
     lifted: bool = False
-
-
-def _yaw(quaternion: np.ndarray) -> float:
-    x, y, z, w = quaternion
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 def _rotation(quaternion: np.ndarray) -> np.ndarray:
@@ -371,7 +366,7 @@ class GraspController:
         if rotation[2, 2] > 0.95:
             spec = catalogue()[self._kinds[int(self._obs["object_kind"][slot])]]
             point = pose[:3] + rotation @ np.array(spec.grasp_point)
-            yaw = _yaw(pose[3:])
+            yaw = yaw_of(pose[3:])
             if spec.round:
                 width = float(min(size[0], size[1]))
                 sides = [(preferred + math.pi / 2 + k * math.pi / 12, width) for k in range(12)]
@@ -406,7 +401,7 @@ class GraspController:
         return self._obs["ee_pose"][:3].astype(float)
 
     def _ee_yaw(self) -> float:
-        return _yaw(self._obs["ee_pose"][3:].astype(float))
+        return yaw_of(self._obs["ee_pose"][3:].astype(float))
 
     def _width(self) -> float:
         return float(self._obs["gripper_width"][0])

@@ -9,45 +9,23 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
-from memory.embedders import EMBEDDERS
-from pahf_robot.execution import make_executor
-from pahf_robot.llm import llm_totals, preflight
-from pahf_robot.metrics import summarise
-from pahf_robot.protocol import (
-    RunConfig,
-    completed_keys,
-    config_from_dict,
-    count_episodes,
-    ordered_units,
-    run_user,
-)
-from pahf_robot.scenarios import load_benchmark
+from pahf_robot.llm.client import llm_totals
+from pahf_robot.run.config import RunConfig
+from pahf_robot.run.metrics import summarise
+from pahf_robot.run.parallel import run_parallel
+from pahf_robot.run.plots import write_plots
+from pahf_robot.run.protocol import completed_keys, count_episodes, ordered_units
+from pahf_robot.run.worker import Worker, load_run_benchmark, preflight
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
 EPISODES_FILE = "episodes.jsonl"
 RESULTS_FILE = "results.json"
-EMBEDDING_CACHE = 1 << 16
-"""Large enough to hold every text of the bundled benchmark, so each is embedded once per run."""
-
-
-def make_reasoner(config: RunConfig, embedder):
-    if config.reasoner == "offline":
-        from pahf_robot.offline_reasoner import OfflineReasoner
-
-        return OfflineReasoner(embedder)
-    if config.reasoner == "llm":
-        from pahf_robot.llm import shared_client
-        from pahf_robot.llm.reasoner import LLMReasoner
-
-        return LLMReasoner(shared_client(config.model, config.base_url))
-    raise ValueError(f"--reasoner: unknown reasoner {config.reasoner!r} (choose from offline, llm)")
 
 
 def read_records(path: Path) -> list[dict]:
@@ -65,42 +43,38 @@ def read_records(path: Path) -> list[dict]:
     return records
 
 
-def load_resumed_config(run_dir: Path) -> RunConfig:
+def load_run_config(run_dir: Path, flag: str = "--resume") -> RunConfig:
+    """The configuration a run directory was written with; `flag` names the option that pointed at it."""
     path = run_dir / CONFIG_FILE
     if not path.exists():
-        raise ValueError(f"--resume {run_dir}: no {CONFIG_FILE} there, so it is not a run directory")
-    return config_from_dict(json.loads(path.read_text()))
-
-
-def build_worker(config: RunConfig):
-    """The per-process pieces: embedder, reasoner and one executor (one PyBullet client)."""
-    embedder = EMBEDDERS[config.embedder](cache_size=EMBEDDING_CACHE)
-    return embedder, make_reasoner(config, embedder), make_executor(config)
+        where = f"{flag} {run_dir}" if flag else str(run_dir)
+        raise ValueError(f"{where}: no {CONFIG_FILE} there, so it is not a run directory")
+    return RunConfig.from_dict(json.loads(path.read_text()))
 
 
 def run_sequential(config, benchmark, units, run_dir, done, on_record) -> list[dict]:
     """Units one after another in this process; a failing unit is reported and the others still run."""
-    embedder, reasoner, executor = build_worker(config)
+    worker = Worker(config, benchmark)
     failures = []
     try:
         for mode, user in units:
             try:
-                run_user(mode, user, config, benchmark, reasoner, embedder, executor, run_dir, done, on_record)
+                worker.run_unit(mode, user, run_dir, done, on_record)
             except Exception as error:  # noqa: BLE001 - reported per persona, like a crashed worker
                 log.error("persona %s (mode %s) failed: %s", user, mode, error)
                 failures.append({"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"})
     finally:
-        executor.close()
+        worker.close()
     return failures
 
 
 def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
     """Run (or continue) the protocol into `run_dir` and return the results written to results.json."""
-    benchmark = load_benchmark(Path(config.scenarios) if config.scenarios else None)
-    config.validate(benchmark)
+    benchmark = load_run_benchmark(config)
+    config.check_usable(benchmark)
     preflight(config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
+    (run_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     episodes_path = run_dir / EPISODES_FILE
     previous = read_records(episodes_path)
     done = completed_keys(previous)
@@ -121,8 +95,6 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
             bar.update(1)
 
         if config.worker_count() > 1 or config.executor == "ray":
-            from pahf_robot.parallel import run_parallel
-
             failures = run_parallel(config, units, run_dir, done, on_record)
         else:
             failures = run_sequential(config, benchmark, units, run_dir, done, on_record)
@@ -131,7 +103,7 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
         "modes": summarise(records),
         "episodes": len(records),
         "wall_seconds": round(time.perf_counter() - started, 2),
-        "config": asdict(config),
+        "config": config.to_dict(),
         "benchmark": benchmark.source,
     }
     if llm := llm_totals(records):
@@ -139,8 +111,6 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
     if failures:
         results["failed"] = failures
     (run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
-    from pahf_robot.plots import write_plots
-
     write_plots(results, run_dir)
     return results
 
@@ -149,10 +119,13 @@ def format_table(results: dict) -> str:
     """Mode x phase task success, plus the ACPE of the last learning pass and total cumulative error."""
     modes = results["modes"]
     phases = sorted({p for m in modes.values() for p in m["phases"]})
-    header = f"{'mode':<10}" + "".join(f"{'phase ' + p:>10}" for p in phases) + f"{'ACPE 1':>9}{'ACPE 3':>9}{'cum.err':>9}"
+    header = f"{'mode':<10}" + "".join(f"{'phase ' + p:>10}" for p in phases)
+    header += f"{'ACPE 1':>9}{'ACPE 3':>9}{'cum.err':>9}"
     lines = [header, "-" * len(header)]
     for mode, m in modes.items():
-        cells = "".join(f"{m['phases'][p]['success_rate']:>10.3f}" if p in m["phases"] else f"{'-':>10}" for p in phases)
+        cells = "".join(
+            f"{m['phases'][p]['success_rate']:>10.3f}" if p in m["phases"] else f"{'-':>10}" for p in phases
+        )
         acpe = "".join(f"{m['acpe'][p][-1]:>9.3f}" if m["acpe"].get(p) else f"{'-':>9}" for p in ("1", "3"))
         lines.append(f"{mode:<10}{cells}{acpe}{m['total_cumulative_error']:>9.2f}")
     return "\n".join(lines)

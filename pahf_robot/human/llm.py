@@ -10,18 +10,14 @@ rule-based wording.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from pahf_robot.grounding import mentioned_options
-from pahf_robot.human import SimulatedHuman
+from pahf_robot.agent.grounding import mentioned_options
+from pahf_robot.bench.personas import Persona
+from pahf_robot.bench.scenarios import Scenario
+from pahf_robot.core.types import Outcome, Target
+from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.llm import prompts
-from pahf_robot.llm.client import InvalidReply, LLMClient, Usage, shared_client
-from pahf_robot.personas import Persona
-from pahf_robot.scenarios import Scenario
-from pahf_robot.types import Outcome, Target
-
-if TYPE_CHECKING:
-    from pahf_robot.protocol import RunConfig
+from pahf_robot.llm.client import InvalidReply, LLMClient, Usage
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +34,6 @@ class LLMHuman(SimulatedHuman):
         self.client = client
         self.attempts = attempts
         self._usage = Usage()
-
-    @classmethod
-    def from_config(cls, persona: Persona | None, config: RunConfig, seed: int) -> LLMHuman:
-        return cls(persona, shared_client(config.model, config.base_url), noise=config.noise, seed=seed)
 
     def usage(self) -> dict:
         """Calls, tokens and latency since the last call, like `Reasoner.usage`."""

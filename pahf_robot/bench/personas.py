@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from pahf_robot.errors import InputError
+from pahf_robot.core.errors import InputError
 
 _SHIFT_FIELDS = ("item", "place", "reason", "place_reason")
 

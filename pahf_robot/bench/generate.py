@@ -4,7 +4,7 @@ Every persona in personas/ gets 24 scenarios per phase: per context a mix of "br
 and hand it over) and "put it away" tasks (pick the context's object and choose a place). Set A (phases 1
 and 3) and set B (phases 2 and 4) describe the same situations with different sentences and rename every
 item to a near-synonym, so phase 2 measures generalisation rather than recall. Phases 3-4 use the shifted
-preferences. Run `python -m pahf_robot.generate [--seed S] [--out DIR]`; the output is byte-identical for
+preferences. Run `python -m pahf_robot.bench.generate [--seed S] [--out DIR]`; the output is byte-identical for
 a seed.
 """
 
@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pahf_robot.errors import InputError
-from pahf_robot.paths import PERSONAS, SCENARIOS
-from pahf_robot.personas import Persona, load_personas
-from pahf_robot.scenarios import PHASE_FILES, PICK_UP
+from pahf_robot.core.errors import InputError
+from pahf_robot.core.paths import PERSONAS, SCENARIOS
+from pahf_robot.bench.personas import Persona, load_personas
+from pahf_robot.bench.scenarios import PHASE_FILES, PICK_UP
 
 log = logging.getLogger(__name__)
 
@@ -694,7 +694,7 @@ def write(files: dict[int, list[dict]], out: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pahf_robot.generate", description=__doc__.splitlines()[0]
+        prog="python -m pahf_robot.bench.generate", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives byte-identical files")
     parser.add_argument("--out", type=Path, default=SCENARIOS, help="output folder (default: scenarios/)")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 import re
 
-from pahf_robot.personas import Persona
-from pahf_robot.scenarios import Scenario
-from pahf_robot.types import Outcome, Target
+from pahf_robot.bench.personas import Persona
+from pahf_robot.bench.scenarios import Scenario
+from pahf_robot.core.types import Outcome, Target
 
 _BRING_ANSWERS = (
     "I'd like the {x}, please.",

@@ -1,6 +1,6 @@
 """Scenarios in the PAHF embodied schema, and the four-phase benchmark built from a folder of them.
 
-One loader serves the bundled benchmark (written by `pahf_robot.generate`) and any folder holding the
+One loader serves the bundled benchmark (written by `pahf_robot.bench.generate`) and any folder holding the
 four PAHF files. Bundled data is loaded strictly: any inconsistency is an InputError. External PAHF data
 is loaded leniently: scenarios whose wanted object or place is not in the scene (about 1% of the
 published files), or whose scene is empty, are skipped with one summary warning; a missing field, a
@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pahf_robot.errors import InputError, display_path
-from pahf_robot.paths import PERSONAS, SCENARIOS
-from pahf_robot.personas import Persona, load_personas
-from pahf_robot.types import HAND_OVER, Target
+from envs.layout import HAND_OVER
+from pahf_robot.bench.personas import Persona, load_personas
+from pahf_robot.core.errors import InputError, display_path
+from pahf_robot.core.paths import PERSONAS, SCENARIOS
+from pahf_robot.core.types import Target
 
 log = logging.getLogger(__name__)
 

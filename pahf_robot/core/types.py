@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HAND_OVER = "hand-over"
-"""Place name of the zone where "bring me X" items are delivered to the user."""
-
 
 @dataclass(frozen=True)
 class Target:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from envs.tabletop import CAMERA_EYE, CAMERA_TARGET
-from pahf_robot.types import Outcome, Target
+from pahf_robot.core.types import Outcome, Target
 
 log = logging.getLogger(__name__)
 

@@ -9,15 +9,16 @@ are shown as recorded.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from pahf_robot.protocol import RunConfig, config_from_dict, episode_name
-from pahf_robot.scenarios import Scenario
-from pahf_robot.types import Outcome, Target
+from pahf_robot.bench.scenarios import Scenario
+from pahf_robot.core.types import Outcome, Target
+from pahf_robot.run.config import RunConfig, require_display
+from pahf_robot.run.protocol import episode_name
+from pahf_robot.run.runner import EPISODES_FILE, load_run_config, read_records
+from pahf_robot.run.worker import load_run_benchmark, make_executor, replay_config
 
 
 def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,20 +44,14 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, dict, Scenario]:
     """The run's configuration, episode `number` (0-based line of episodes.jsonl) and its scenario."""
-    from pahf_robot.runner import CONFIG_FILE, EPISODES_FILE, read_records
-    from pahf_robot.scenarios import load_benchmark
-
-    config_path = run_dir / CONFIG_FILE
-    if not config_path.exists():
-        raise ValueError(f"{run_dir}: no {CONFIG_FILE} there, so it is not a run directory")
-    config = config_from_dict(json.loads(config_path.read_text()))
+    config = load_run_config(run_dir, flag="")
     if config.sim != "pybullet":
         raise ValueError(f"{run_dir}: the run used --sim {config.sim}; its episodes have no physics to replay")
     records = read_records(run_dir / EPISODES_FILE)
     if not 0 <= number < len(records):
         raise ValueError(f"--episode {number}: {run_dir} has {len(records)} episodes (0 to {len(records) - 1})")
     record = records[number]
-    benchmark = load_benchmark(Path(config.scenarios) if config.scenarios else None)
+    benchmark = load_run_benchmark(config)
     scenario = next(
         (s for s in benchmark.for_user(record["user"], record["phase"]) if s.index == record["index"]), None
     )
@@ -72,20 +67,13 @@ def replay(
     run_dir: Path, number: int, gui: bool = False, speed: float = 1.0, record_to: Path | None = None
 ) -> tuple[dict, Outcome, Path | None]:
     """Re-run episode `number` of `run_dir`; returns its record, the replayed outcome and the video written."""
-    from pahf_robot.execution import PhysicsExecutor
-
-    if gui and not os.environ.get("DISPLAY"):
-        raise ValueError(
-            "--gui: no display ($DISPLAY is not set); run under one (e.g. `xvfb-run -a ...`) or use --record"
-        )
+    if gui:
+        require_display("--gui", "`xvfb-run -a ...`", "use --record")
     if speed <= 0:
         raise ValueError("--speed: must be positive")
-    _, record, scenario = load_episode(run_dir, number)
-    executor = PhysicsExecutor(
-        render_mode="human" if gui else None,
-        speed=speed,
-        record=record_to.parent if record_to is not None else None,
-    )
+    config, record, scenario = load_episode(run_dir, number)
+    record_dir = str(record_to.parent) if record_to is not None else None
+    executor = make_executor(replay_config(config, gui=gui, speed=speed, record=record_dir))
     try:
         name = (
             record_to.name

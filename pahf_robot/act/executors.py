@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
+from typing import Protocol
 
-from pahf_robot.scenarios import TaskView
-from pahf_robot.types import Outcome, Target
+from pahf_robot.bench.scenarios import TaskView
+from pahf_robot.core.types import Outcome, Target
 
-log = logging.getLogger(__name__)
+
+class Executor(Protocol):
+    """Carries out a planner's target in a scene and tells whoever watches what happens."""
+
+    name: str
+
+    def execute(self, view: TaskView, target: Target, seed: int) -> Outcome:
+        """Lay out `view`'s scene with `seed`, carry out `target` and report what physically happened."""
+
+    def on_event(self, kind: str, text: str = "") -> None:
+        """One step of the episode's story (see pahf_robot.act.watch.EVENTS)."""
+
+    def close(self) -> None:
+        """Release the simulator or robot."""
 
 
 class DecisionOnlyExecutor:
@@ -42,13 +55,13 @@ class PhysicsExecutor:
         import gymnasium
 
         import envs  # noqa: F401  (registers pahf/Tabletop-v0)
-        from pahf_robot.controller import GraspController
+        from pahf_robot.act.controller import GraspController
 
         if record is not None and render_mode == "human":
             raise ValueError("record videos off-screen or watch the GUI, not both")
         kwargs = {"render_mode": render_mode, "speed": speed}
         if record is not None:
-            from pahf_robot.watch import VIDEO_SIZE
+            from pahf_robot.act.watch import VIDEO_SIZE
 
             kwargs.update(render_mode="rgb_array", image_size=VIDEO_SIZE)
         if driver is not None:
@@ -57,7 +70,7 @@ class PhysicsExecutor:
         self.controller = GraspController()
         self.watch = None
         if record is not None or render_mode == "human":
-            from pahf_robot.watch import Watch
+            from pahf_robot.act.watch import Watch
 
             self.watch = Watch(self.env, Path(record) if record is not None else None)
 
@@ -73,7 +86,7 @@ class PhysicsExecutor:
         return outcome
 
     def on_event(self, kind: str, text: str = "") -> None:
-        """What happens in the episode (see pahf_robot.watch.EVENTS), for whoever watches."""
+        """What happens in the episode (see pahf_robot.act.watch.EVENTS), for whoever watches."""
         if self.watch is not None:
             self.watch.on_event(kind, text)
 
@@ -81,29 +94,3 @@ class PhysicsExecutor:
         if self.watch is not None:
             self.watch.close()
         self.env.close()
-
-
-def make_driver_for(config):
-    """None (the env builds its own PyBullet driver) or a RemoteDriver, connected now so a missing
-    server is a one-line ConnectionError before any episode runs."""
-    if config.driver == "local":
-        return None
-    if config.driver == "remote":
-        from envs.remote import RemoteDriver
-
-        return RemoteDriver(config.driver_host, config.driver_port)
-    raise ValueError(f"unknown --driver {config.driver!r}: expected 'local' or 'remote'")
-
-
-def make_executor(config):
-    """The executor a run configuration asks for (`config` is a RunConfig)."""
-    if config.sim == "none":
-        return DecisionOnlyExecutor()
-    if config.sim == "pybullet":
-        return PhysicsExecutor(
-            render_mode="human" if config.gui else None,
-            speed=config.speed,
-            record=config.record,
-            driver=make_driver_for(config),
-        )
-    raise ValueError(f"unknown --sim {config.sim!r}: expected 'pybullet' or 'none'")

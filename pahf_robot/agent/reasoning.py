@@ -9,10 +9,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from envs.layout import HAND_OVER
 from memory import policy
 from memory.notes import Note
-from pahf_robot.scenarios import TaskView
-from pahf_robot.types import HAND_OVER, Outcome, Target
+from pahf_robot.bench.scenarios import TaskView
+from pahf_robot.core.types import Outcome, Target
 
 
 @dataclass(frozen=True)

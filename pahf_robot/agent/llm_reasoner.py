@@ -14,10 +14,8 @@ from dataclasses import replace
 
 from memory import policy
 from memory.notes import Note
-from pahf_robot.grounding import situation_of
-from pahf_robot.llm import prompts
-from pahf_robot.llm.client import InvalidReply, LLMClient, Usage
-from pahf_robot.reasoning import (
+from pahf_robot.agent.grounding import situation_of
+from pahf_robot.agent.reasoning import (
     Decision,
     PreferenceSignal,
     Reasoner,
@@ -26,8 +24,10 @@ from pahf_robot.reasoning import (
     options_of,
     target_for,
 )
-from pahf_robot.scenarios import TaskView
-from pahf_robot.types import Outcome, Target
+from pahf_robot.bench.scenarios import TaskView
+from pahf_robot.core.types import Outcome, Target
+from pahf_robot.llm import prompts
+from pahf_robot.llm.client import InvalidReply, LLMClient, Usage
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 from memory.policy import Fact, apply
 from memory.store import MemoryStore
-from pahf_robot.reasoning import PreferenceSignal, Reasoner, choice_kind, target_for
-from pahf_robot.scenarios import TaskView
-from pahf_robot.types import Outcome, Target
+from pahf_robot.agent.reasoning import PreferenceSignal, Reasoner, choice_kind, target_for
+from pahf_robot.bench.scenarios import TaskView
+from pahf_robot.core.types import Outcome, Target
 
 RETRIEVE_K = 10
 
@@ -32,7 +33,8 @@ class Channels:
     read: bool
 
 
-MODES: dict[str, Channels] = {
+Mode = Literal["pahf", "pre-only", "post-only", "no-memory"]
+MODES: dict[Mode, Channels] = {
     "pahf": Channels(ask=True, remember_answers=True, learn_from_feedback=True, read=True),
     "pre-only": Channels(ask=True, remember_answers=True, learn_from_feedback=False, read=True),
     "post-only": Channels(ask=False, remember_answers=False, learn_from_feedback=True, read=True),

@@ -13,8 +13,8 @@ import numpy as np
 
 from memory.embedders import Embedder
 from memory.notes import Note
-from pahf_robot.grounding import Grounder, mentioned_options, situation_of
-from pahf_robot.reasoning import (
+from pahf_robot.agent.grounding import Grounder, mentioned_options, situation_of
+from pahf_robot.agent.reasoning import (
     Decision,
     PreferenceSignal,
     Reasoner,
@@ -23,8 +23,8 @@ from pahf_robot.reasoning import (
     options_of,
     target_for,
 )
-from pahf_robot.scenarios import TaskView
-from pahf_robot.types import Outcome, Target
+from pahf_robot.bench.scenarios import TaskView
+from pahf_robot.core.types import Outcome, Target
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class OfflineReasoner(Reasoner):
         support: list[str] = ["" for _ in options]
         relevant = [(note, similarity) for note, similarity in notes if note.kind == kind]
         recency = _recency([note for note, _ in relevant])
-        for (note, similarity), fresh in zip(relevant, recency):
+        for (note, similarity), fresh in zip(relevant, recency, strict=True):
             grounding = self.grounder.scores(note.value, options)
             for i, g in enumerate(grounding):
                 if g < self.settings.note_floor:

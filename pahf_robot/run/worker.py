@@ -1,0 +1,106 @@
+"""The one place that wires a run: from a RunConfig to benchmark, embedder, reasoner, executor, driver and person.
+
+Every process that runs episodes (the sequential runner, each worker process or Ray actor, `replay`)
+builds its parts here, once, so following a run's configuration means reading this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from envs.driver import RobotDriver
+from memory.embedders import EMBEDDERS, Embedder
+from pahf_robot.act.executors import DecisionOnlyExecutor, Executor, PhysicsExecutor
+from pahf_robot.agent.reasoning import Reasoner
+from pahf_robot.bench.personas import Persona
+from pahf_robot.bench.scenarios import Benchmark, load_benchmark
+from pahf_robot.human.rule import SimulatedHuman
+from pahf_robot.llm.client import shared_client
+from pahf_robot.run.config import RunConfig
+from pahf_robot.run.protocol import run_user
+
+EMBEDDING_CACHE = 1 << 16
+"""Large enough to hold every text of the bundled benchmark, so each is embedded once per run."""
+
+
+def load_run_benchmark(config: RunConfig) -> Benchmark:
+    return load_benchmark(Path(config.scenarios) if config.scenarios else None)
+
+
+def preflight(config: RunConfig) -> None:
+    """Before any episode: a run that uses an LLM needs a model, a key and a server that answers."""
+    if config.reasoner == "llm" or config.human == "llm":
+        shared_client(config.model, config.base_url).check()
+
+
+def make_reasoner(config: RunConfig, embedder: Embedder) -> Reasoner:
+    if config.reasoner == "offline":
+        from pahf_robot.agent.offline import OfflineReasoner
+
+        return OfflineReasoner(embedder)
+    if config.reasoner == "llm":
+        from pahf_robot.agent.llm_reasoner import LLMReasoner
+
+        return LLMReasoner(shared_client(config.model, config.base_url))
+    raise ValueError(f"--reasoner: unknown reasoner {config.reasoner!r} (choose from offline, llm)")
+
+
+def make_driver_for(config: RunConfig) -> RobotDriver | None:
+    """None (the env builds its own PyBullet driver) or a RemoteDriver, connected now so a missing
+    server is a one-line ConnectionError before any episode runs."""
+    if config.driver == "local":
+        return None
+    if config.driver == "remote":
+        from envs.remote import RemoteDriver
+
+        return RemoteDriver(config.driver_host, config.driver_port)
+    raise ValueError(f"unknown --driver {config.driver!r}: expected 'local' or 'remote'")
+
+
+def make_executor(config: RunConfig) -> Executor:
+    """The executor a run configuration asks for."""
+    if config.sim == "none":
+        return DecisionOnlyExecutor()
+    if config.sim == "pybullet":
+        return PhysicsExecutor(
+            render_mode="human" if config.gui else None,
+            speed=config.speed,
+            record=config.record,
+            driver=make_driver_for(config),
+        )
+    raise ValueError(f"unknown --sim {config.sim!r}: expected 'pybullet' or 'none'")
+
+
+def replay_config(config: RunConfig, gui: bool, speed: float, record: str | None) -> RunConfig:
+    """A run's configuration turned to re-running one of its episodes here, with the in-process robot."""
+    return config.model_copy(update={"gui": gui, "speed": speed, "record": record, "driver": "local"})
+
+
+class Worker:
+    """One process's long-lived parts: benchmark, embedder, reasoner and a single executor (one PyBullet client)."""
+
+    def __init__(self, config: RunConfig, benchmark: Benchmark | None = None) -> None:
+        self.config = config
+        self.benchmark = benchmark if benchmark is not None else load_run_benchmark(config)
+        self.embedder = EMBEDDERS[config.embedder](cache_size=EMBEDDING_CACHE)
+        self.reasoner = make_reasoner(config, self.embedder)
+        self.executor = make_executor(config)
+
+    def person(self, persona: Persona | None, seed: int) -> SimulatedHuman:
+        """The simulated person of one episode, seeded by it."""
+        config = self.config
+        if config.human == "llm":
+            from pahf_robot.human.llm import LLMHuman
+
+            return LLMHuman(persona, shared_client(config.model, config.base_url), noise=config.noise, seed=seed)
+        return SimulatedHuman(persona, noise=config.noise, seed=seed)
+
+    def run_unit(
+        self, mode: str, user: str, run_dir: Path, done: set[tuple], on_record: Callable[[dict], None]
+    ) -> None:
+        """All episodes of one user in one mode."""
+        run_user(mode, user, self, run_dir, done, on_record)
+
+    def close(self) -> None:
+        self.executor.close()

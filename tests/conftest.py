@@ -1,0 +1,36 @@
+"""Helpers shared by the test files: small benchmarks cut from the bundled one, and record comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pahf_robot.bench.scenarios import PHASE_FILES
+from pahf_robot.core.paths import SCENARIOS
+
+USERS = ("alex", "bo")
+
+
+def small_benchmark(folder: Path, per_phase: int = 6) -> Path:
+    """The first scenarios of two bundled personas, written back in the PAHF schema."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in PHASE_FILES.values():
+        rows = json.loads((SCENARIOS / name).read_text())
+        kept = []
+        for user in USERS:
+            kept += [r for r in rows if r["user"] == user][:per_phase]
+        (folder / name).write_text(json.dumps(kept))
+    return folder
+
+
+def comparable(records: list[dict]) -> list[str]:
+    """Records without timestamps and wall-clock figures, in a canonical order."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if "latency" not in k}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return sorted(json.dumps(strip(r), sort_keys=True) for r in records)
