@@ -81,7 +81,7 @@ def situations(rng: np.random.Generator, n: int, salt: int) -> list[str]:
     """Varied task texts; `salt` makes each one distinct so the embedder's cache never helps."""
     ctx = rng.integers(len(CONTEXTS), size=n)
     req = rng.integers(len(REQUESTS), size=n)
-    return [f"{CONTEXTS[c]}, {REQUESTS[r]}? (note {salt + i})" for i, (c, r) in enumerate(zip(ctx, req))]
+    return [f"{CONTEXTS[c]}, {REQUESTS[r]}? (note {salt + i})" for i, (c, r) in enumerate(zip(ctx, req, strict=True))]
 
 
 def rss_mb() -> float:
@@ -109,7 +109,7 @@ def fill(store: MemoryStore, users: int, per_user: int, batch: int, rng: np.rand
                 text=f"When the user says '{text}', they want {OBJECTS[v] if is_object else PLACES[v % len(PLACES)]}.",
                 source="clarification",
             )
-            for i, (text, is_object, v) in enumerate(zip(texts, kinds, values))
+            for i, (text, is_object, v) in enumerate(zip(texts, kinds, values, strict=True))
         ]
         t0 = time.perf_counter()
         vectors = store.embedder.embed(texts)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         users = [f"user{u:07d}" for u in rng.integers(args.users, size=args.queries)]
         embed_times, search_times, vector_times = [], [], []
         foreign = empty = 0
-        for user, query in zip(users, queries):
+        for user, query in zip(users, queries, strict=True):
             s0 = time.perf_counter()
             hits = store.search(user, query, k=args.k)
             s1 = time.perf_counter()

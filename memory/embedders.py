@@ -57,7 +57,7 @@ class Embedder(ABC):
             fresh = _normalise(np.asarray(self._encode(list(todo)), dtype=np.float32))
             if fresh.shape != (len(todo), self.dim):
                 raise ValueError(f"{self.name} produced shape {fresh.shape}, expected ({len(todo)}, {self.dim})")
-            for vector, (text, rows) in zip(fresh, todo.items()):
+            for vector, (text, rows) in zip(fresh, todo.items(), strict=True):
                 out[rows] = vector
                 self._remember(text, vector)
         return out

@@ -197,7 +197,7 @@ class MemoryStore:
                 " superseded_by, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?)",
                 (
                     (int(i), d.user_id, d.situation, d.kind, d.value, d.text, d.source, now, now, _blob(v))
-                    for i, d, v in zip(ids, drafts, vectors)
+                    for i, d, v in zip(ids, drafts, vectors, strict=True)
                 ),
             )
         self._indexed(ids, vectors)
@@ -320,7 +320,7 @@ class MemoryStore:
                 keep = scores >= threshold
                 ids, scores = ids[keep], scores[keep]
             notes = self._notes_by_id(db, ids)
-        return [(notes[i], float(s)) for i, s in zip(ids.tolist(), scores.tolist())]
+        return [(notes[i], float(s)) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
 
     def _fill_missing(self, db: sqlite3.Connection, index: VectorIndex, ids: np.ndarray) -> None:
         """Load vectors written by other processes (or before the index was loaded) from SQLite."""

@@ -81,7 +81,7 @@ def test_two_writer_processes_share_one_database(tmp_path):
 
         writers = [_writer(db, "alice", 400, before.id), _writer(db, "bob", 400)]
         outputs = [w.communicate(timeout=120) for w in writers]
-        for writer, (_, err) in zip(writers, outputs):
+        for writer, (_, err) in zip(writers, outputs, strict=True):
             assert writer.returncode == 0, err
         printed = [int(line) for out, _ in outputs for line in out.split()]
         assert len(printed) == len(set(printed)) == 801

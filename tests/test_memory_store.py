@@ -37,7 +37,8 @@ def add(store, user, situation=SITUATIONS[0], value="herbal tea", kind="object")
 
 
 def test_add_and_search_best_first(store):
-    for situation, value in zip(SITUATIONS, ["herbal tea", "iced water", "champagne", "cabinet", "warm milk"]):
+    values = ["herbal tea", "iced water", "champagne", "cabinet", "warm milk"]
+    for situation, value in zip(SITUATIONS, values, strict=True):
         add(store, "alice", situation, value, kind="place" if value == "cabinet" else "object")
     hits = store.search("alice", "I can barely keep my eyes open, bring me something to drink", k=3)
     assert [note.value for note, _ in hits][0] == "herbal tea"
