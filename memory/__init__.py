@@ -2,13 +2,13 @@
 
 from memory.embedders import Embedder, HashingEmbedder, MiniLMEmbedder, make_embedder
 from memory.notes import KINDS, SOURCES, Note, NoteDraft
-from memory.policy import Decision, Fact, MemoryOp, apply, decide
+from memory.policy import Fact, MemoryDecision, MemoryOp, apply, decide
 from memory.store import MemoryStore
 
 __all__ = [
     "KINDS",
     "SOURCES",
-    "Decision",
+    "MemoryDecision",
     "Embedder",
     "Fact",
     "HashingEmbedder",

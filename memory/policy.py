@@ -48,7 +48,7 @@ class Fact:
 
 
 @dataclass(frozen=True)
-class Decision:
+class MemoryDecision:
     """What to do with a fact. For NONE, `support_delta` is +1 (confirmed) or -1 (contradicted but kept)."""
 
     op: Op
@@ -82,17 +82,17 @@ def decide(
     similar: list[tuple[Note, float]],
     same_situation: float = SAME_SITUATION,
     well_supported: int = WELL_SUPPORTED,
-) -> Decision:
+) -> MemoryDecision:
     """ADD, UPDATE or NONE for `fact`, given scored candidate notes (any order, any kind)."""
     candidates = [(note, score) for note, score in candidates_of(fact, similar) if score >= same_situation]
     if not candidates:
-        return Decision("ADD", None, "no note about this situation")
+        return MemoryDecision("ADD", None, "no note about this situation")
     closest, score = max(candidates, key=lambda pair: (pair[1], -pair[0].id))
     if same_value(closest.value, fact.value):
-        return Decision("NONE", closest.id, f"already known (similarity {score:.2f})", support_delta=1)
+        return MemoryDecision("NONE", closest.id, f"already known (similarity {score:.2f})", support_delta=1)
     if closest.support >= well_supported and not fact.explicit_correction:
-        return Decision("NONE", closest.id, "kept: well supported", support_delta=-1)
-    return Decision("UPDATE", closest.id, f"preference changed from {closest.value!r} to {fact.value!r}")
+        return MemoryDecision("NONE", closest.id, "kept: well supported", support_delta=-1)
+    return MemoryDecision("UPDATE", closest.id, f"preference changed from {closest.value!r} to {fact.value!r}")
 
 
 def candidates_of(fact: Fact, similar: list[tuple[Note, float]]) -> list[tuple[Note, float]]:
@@ -100,22 +100,24 @@ def candidates_of(fact: Fact, similar: list[tuple[Note, float]]) -> list[tuple[N
     return [(note, score) for note, score in similar if note.kind == fact.kind and note.superseded_by is None]
 
 
-def proposed(fact: Fact, similar: list[tuple[Note, float]], op: str, note_id: int | None, reason: str) -> Decision:
+def proposed(
+    fact: Fact, similar: list[tuple[Note, float]], op: str, note_id: int | None, reason: str
+) -> MemoryDecision:
     """A decision made outside `decide`: NONE confirms the named note only when it holds the fact's value.
 
     Unlike `decide`, a proposed NONE never weakens a note: the proposer judged the fact not to bear on it.
     """
     if op == "ADD":
-        return Decision("ADD", None, reason)
+        return MemoryDecision("ADD", None, reason)
     named = next((note for note, _ in candidates_of(fact, similar) if note.id == note_id), None)
     confirms = op == "NONE" and named is not None and same_value(named.value, fact.value)
-    return Decision(op, note_id, reason, support_delta=1 if confirms else 0)
+    return MemoryDecision(op, note_id, reason, support_delta=1 if confirms else 0)
 
 
 def check_decision(
     fact: Fact,
     similar: list[tuple[Note, float]],
-    decision: Decision,
+    decision: MemoryDecision,
     same_situation: float = SAME_SITUATION,
     well_supported: int = WELL_SUPPORTED,
 ) -> str | None:
@@ -145,7 +147,7 @@ def apply(
     fact: Fact,
     same_situation: float = SAME_SITUATION,
     well_supported: int = WELL_SUPPORTED,
-    decider: Callable[[Fact, list[tuple[Note, float]]], Decision] | None = None,
+    decider: Callable[[Fact, list[tuple[Note, float]]], MemoryDecision] | None = None,
     candidates_threshold: float | None = None,
 ) -> MemoryOp:
     """Find the notes about the fact's situation, decide, and carry the decision out on `store`.

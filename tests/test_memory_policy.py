@@ -9,8 +9,8 @@ from memory.notes import Note
 from memory.policy import (
     SAME_SITUATION,
     WELL_SUPPORTED,
-    Decision,
     Fact,
+    MemoryDecision,
     MemoryOp,
     apply,
     check_decision,
@@ -143,14 +143,14 @@ def test_the_policy_keeps_its_own_rules(value, explicit, similar):
 @pytest.mark.parametrize(
     ("decision", "similar", "explicit", "complaint"),
     [
-        (Decision("DELETE", 4, ""), [(note(id=4), 0.95)], False, "unknown operation"),
-        (Decision("UPDATE", 9, ""), [(note(id=4), 0.95)], False, "active note"),
-        (Decision("NONE", None, ""), [(note(id=4), 0.95)], False, "active note"),
-        (Decision("UPDATE", 4, ""), [(note(id=4, superseded_by=5), 0.95)], False, "active note"),
-        (Decision("UPDATE", 4, ""), [(note(id=4, kind="place"), 0.95)], False, "active note"),
-        (Decision("UPDATE", 4, ""), [(note(id=4, value="Black Coffee"), 0.95)], False, "already holds"),
-        (Decision("UPDATE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], False, "well supported"),
-        (Decision("ADD", None, ""), [(note(id=4, value="black coffee"), SAME_SITUATION)], False, "already holds"),
+        (MemoryDecision("DELETE", 4, ""), [(note(id=4), 0.95)], False, "unknown operation"),
+        (MemoryDecision("UPDATE", 9, ""), [(note(id=4), 0.95)], False, "active note"),
+        (MemoryDecision("NONE", None, ""), [(note(id=4), 0.95)], False, "active note"),
+        (MemoryDecision("UPDATE", 4, ""), [(note(id=4, superseded_by=5), 0.95)], False, "active note"),
+        (MemoryDecision("UPDATE", 4, ""), [(note(id=4, kind="place"), 0.95)], False, "active note"),
+        (MemoryDecision("UPDATE", 4, ""), [(note(id=4, value="Black Coffee"), 0.95)], False, "already holds"),
+        (MemoryDecision("UPDATE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], False, "well supported"),
+        (MemoryDecision("ADD", None, ""), [(note(id=4, value="black coffee"), SAME_SITUATION)], False, "already holds"),
     ],
 )
 def test_check_decision_names_the_broken_rule(decision, similar, explicit, complaint):
@@ -161,11 +161,11 @@ def test_check_decision_names_the_broken_rule(decision, similar, explicit, compl
 @pytest.mark.parametrize(
     ("decision", "similar", "explicit"),
     [
-        (Decision("UPDATE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], True),
-        (Decision("UPDATE", 4, ""), [(note(id=4), 0.60)], False),
-        (Decision("NONE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], False),
-        (Decision("ADD", None, ""), [(note(id=4, value="black coffee"), SAME_SITUATION - 0.01)], False),
-        (Decision("ADD", None, ""), [(note(id=4), 0.99)], False),
+        (MemoryDecision("UPDATE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], True),
+        (MemoryDecision("UPDATE", 4, ""), [(note(id=4), 0.60)], False),
+        (MemoryDecision("NONE", 4, ""), [(note(id=4, support=WELL_SUPPORTED), 0.95)], False),
+        (MemoryDecision("ADD", None, ""), [(note(id=4, value="black coffee"), SAME_SITUATION - 0.01)], False),
+        (MemoryDecision("ADD", None, ""), [(note(id=4), 0.99)], False),
     ],
 )
 def test_check_decision_accepts_choices_within_the_rules(decision, similar, explicit):
@@ -176,7 +176,7 @@ def test_a_proposed_none_confirms_only_a_note_with_the_same_value():
     similar = [(note(id=4, value="black coffee"), 0.95), (note(id=5), 0.90)]
     assert proposed(fact("Black coffee"), similar, "NONE", 4, "same").support_delta == 1
     assert proposed(fact("Black coffee"), similar, "NONE", 5, "unrelated").support_delta == 0
-    assert proposed(fact("Black coffee"), similar, "ADD", 5, "new") == Decision("ADD", None, "new")
+    assert proposed(fact("Black coffee"), similar, "ADD", 5, "new") == MemoryDecision("ADD", None, "new")
 
 
 def test_apply_carries_out_a_valid_proposal_and_overrules_an_invalid_one(tmp_path):
@@ -188,7 +188,7 @@ def test_apply_carries_out_a_valid_proposal_and_overrules_an_invalid_one(tmp_pat
 
         def overturn(f, similar):
             seen.append(similar)
-            return Decision("UPDATE", first.note_id, "llm: overturn")
+            return MemoryDecision("UPDATE", first.note_id, "llm: overturn")
 
         kept = apply(store, "alice", fact("black coffee"), decider=overturn, candidates_threshold=0.0)
         assert (kept.op, kept.reason, kept.value) == ("NONE", "kept: well supported", "herbal tea")

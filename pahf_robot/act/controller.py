@@ -18,7 +18,7 @@ import numpy as np
 from envs.assets import asset_kinds, catalogue
 from envs.driver import GRIPPER_MAX_WIDTH, yaw_of
 from envs.layout import TABLE_TOP, reachable
-from pahf_robot.core.types import Outcome, Target
+from pahf_robot.core.types import FailureKind, Outcome, Target
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ WRIST_CENTRE = 0.785
 class _Failure(Exception):
     """Raised inside a phase to stop the episode with one of FAILURE_KINDS."""
 
-    def __init__(self, kind: str, why: str) -> None:
+    def __init__(self, kind: FailureKind, why: str) -> None:
         super().__init__(why)
         self.kind = kind
 

@@ -149,7 +149,7 @@ class LLMReasoner(Reasoner):
             log.warning("feedback of %s not interpreted: %s", view.user, error)
         return signal
 
-    def memory_decision(self, fact: policy.Fact, similar: list[tuple[Note, float]]) -> policy.Decision:
+    def memory_decision(self, fact: policy.Fact, similar: list[tuple[Note, float]]) -> policy.MemoryDecision:
         """One call choosing among the candidate notes, checked by the policy; no call when there is no choice.
 
         Notes are numbered 1..n rather than shown by store id: ids depend on other users' writes, and the
@@ -175,7 +175,7 @@ class LLMReasoner(Reasoner):
             well_supported=policy.WELL_SUPPORTED,
         )
 
-        def check(reply: dict) -> policy.Decision:
+        def check(reply: dict) -> policy.MemoryDecision:
             decision = policy.proposed(fact, numbered, reply["op"], reply["note_id"], f"llm: {reply['reason']}")
             problem = policy.check_decision(fact, numbered, decision)
             if problem is not None:

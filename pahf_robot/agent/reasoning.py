@@ -92,7 +92,7 @@ class Reasoner(ABC):
     def note_text(self, view: TaskView, signal: PreferenceSignal) -> str:
         """A one-sentence, human-readable summary of the preference for memory."""
 
-    def memory_decision(self, fact: policy.Fact, similar: list[tuple[Note, float]]) -> policy.Decision:
+    def memory_decision(self, fact: policy.Fact, similar: list[tuple[Note, float]]) -> policy.MemoryDecision:
         """ADD, UPDATE or NONE for a fact just learned, given the user's scored notes about its situation.
 
         The offline reasoner uses the shared rule; an LLM may propose its own, which the policy then checks.

@@ -6,6 +6,11 @@ Kept free of pybullet and memory imports so every layer can share it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+FailureKind = Literal["missed_grasp", "dropped", "unreachable", "timeout", "misplaced"]
+"""How a pick-and-place can fail physically; a person reports each differently, and none is a preference."""
+FAILURE_KINDS: tuple[FailureKind, ...] = get_args(FailureKind)
 
 
 @dataclass(frozen=True)
@@ -18,14 +23,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What physically happened when a target was executed.
-
-    `failure` is None on success, else one of FAILURE_KINDS.
-    """
+    """What physically happened when a target was executed; `failure` is None on success."""
 
     success: bool
-    failure: str | None = None
+    failure: FailureKind | None = None
     steps: int = 0
-
-
-FAILURE_KINDS = ("missed_grasp", "dropped", "unreachable", "timeout", "misplaced")
