@@ -14,11 +14,12 @@ import tempfile
 from pathlib import Path
 
 from pahf_robot.run.config import RunConfig
-from pahf_robot.run.runner import EPISODES_FILE, read_records, run
+from pahf_robot.run.records import EPISODES_FILE, EpisodeRecord, read_records
+from pahf_robot.run.runner import run
 
 
-def comparable(records: list[dict]) -> list[str]:
-    return sorted(json.dumps(r, sort_keys=True) for r in records)
+def comparable(records: list[EpisodeRecord]) -> list[str]:
+    return sorted(r.to_json() for r in records)
 
 
 def main() -> None:

@@ -34,3 +34,8 @@ def comparable(records: list[dict]) -> list[str]:
         return value
 
     return sorted(json.dumps(strip(r), sort_keys=True) for r in records)
+
+
+def read_episodes(path: Path) -> list[dict]:
+    """episodes.jsonl as written, one dict a line: the tests check the file format, not only the classes."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -34,9 +34,10 @@ from pahf_robot.llm.client import (
     ResponseCache,
     Usage,
 )
-from pahf_robot.run.runner import EPISODES_FILE, RESULTS_FILE, read_records
+from pahf_robot.run.records import EPISODES_FILE
+from pahf_robot.run.runner import RESULTS_FILE
 from tests import llm_server
-from tests.conftest import comparable, small_benchmark
+from tests.conftest import comparable, read_episodes, small_benchmark
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +169,7 @@ def run_cli(server, bench: Path, out: Path, cache: Path, *options: str) -> list[
     ]  # fmt: skip
     result = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
-    return read_records(out / EPISODES_FILE)
+    return read_episodes(out / EPISODES_FILE)
 
 
 def test_two_persona_run_accounts_for_calls_and_replays_from_the_cache(server, bench, tmp_path):

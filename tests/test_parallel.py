@@ -7,8 +7,9 @@ import json
 from pahf_robot.bench.scenarios import PHASE_FILES
 from pahf_robot.cli import main
 from pahf_robot.run.config import RunConfig
-from pahf_robot.run.runner import EPISODES_FILE, RESULTS_FILE, read_records, run
-from tests.conftest import comparable, small_benchmark
+from pahf_robot.run.records import EPISODES_FILE
+from pahf_robot.run.runner import RESULTS_FILE, run
+from tests.conftest import comparable, read_episodes, small_benchmark
 
 
 def test_sequential_workers_and_ray_give_identical_records(tmp_path):
@@ -25,7 +26,7 @@ def test_sequential_workers_and_ray_give_identical_records(tmp_path):
     for name, config in runs.items():
         results = run(config, tmp_path / name, progress=False)
         assert "failed" not in results
-        records[name] = comparable(read_records(tmp_path / name / EPISODES_FILE))
+        records[name] = comparable(read_episodes(tmp_path / name / EPISODES_FILE))
     assert len(records["sequential"]) == 2 * 2 * 4 * (2 + 1 + 2 + 1)
     assert records["workers"] == records["sequential"]
     assert records["ray"] == records["sequential"]
@@ -65,6 +66,6 @@ def test_a_failing_persona_is_reported_and_the_rest_is_kept(tmp_path, capsys):
     assert "persona bo" in err and "do not fit" in err
     results = json.loads((out / RESULTS_FILE).read_text())
     assert [f["user"] for f in results["failed"]] == ["bo"]
-    users = {r["user"] for r in read_records(out / EPISODES_FILE)}
+    users = {r["user"] for r in read_episodes(out / EPISODES_FILE)}
     assert users == {"alex"}
     assert results["modes"]["pahf"]["phases"]["4"]["episodes"] == 1

@@ -17,8 +17,9 @@ from pahf_robot.core.types import Outcome
 from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.run import protocol
 from pahf_robot.run.config import RunConfig
-from pahf_robot.run.runner import EPISODES_FILE, RESULTS_FILE, load_run_config, read_records, run
-from tests.conftest import comparable, small_benchmark
+from pahf_robot.run.records import EPISODES_FILE
+from pahf_robot.run.runner import RESULTS_FILE, load_run_config, run
+from tests.conftest import comparable, read_episodes, small_benchmark
 
 
 def decision_only(tmp_path: Path, **overrides) -> RunConfig:
@@ -29,7 +30,7 @@ def decision_only(tmp_path: Path, **overrides) -> RunConfig:
 
 def test_each_mode_keeps_its_channel_rules(tmp_path):
     results = run(decision_only(tmp_path), tmp_path / "run", progress=False)
-    records = read_records(tmp_path / "run" / EPISODES_FILE)
+    records = read_episodes(tmp_path / "run" / EPISODES_FILE)
     by_mode = {m: [r for r in records if r["mode"] == m] for m in MODES}
     assert all(by_mode.values())
     for r in records:
@@ -101,8 +102,8 @@ def test_same_seed_gives_identical_records(tmp_path):
     config = decision_only(tmp_path, modes=["pahf", "post-only"], seed=5)
     run(config, tmp_path / "a", progress=False)
     run(config, tmp_path / "b", progress=False)
-    a = read_records(tmp_path / "a" / EPISODES_FILE)
-    b = read_records(tmp_path / "b" / EPISODES_FILE)
+    a = read_episodes(tmp_path / "a" / EPISODES_FILE)
+    b = read_episodes(tmp_path / "b" / EPISODES_FILE)
     assert a and comparable(a) == comparable(b)
 
 
@@ -122,12 +123,12 @@ def test_resume_continues_an_interrupted_run_exactly(tmp_path, monkeypatch):
     monkeypatch.setattr(protocol, "_run_episode", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(config, tmp_path / "cut", progress=False)
-    assert len(read_records(tmp_path / "cut" / EPISODES_FILE)) == 17
+    assert len(read_episodes(tmp_path / "cut" / EPISODES_FILE)) == 17
     monkeypatch.setattr(protocol, "_run_episode", real_episode)
 
     run(load_run_config(tmp_path / "cut"), tmp_path / "cut", progress=False)
-    whole = read_records(tmp_path / "whole" / EPISODES_FILE)
-    resumed = read_records(tmp_path / "cut" / EPISODES_FILE)
+    whole = read_episodes(tmp_path / "whole" / EPISODES_FILE)
+    resumed = read_episodes(tmp_path / "cut" / EPISODES_FILE)
     assert comparable(resumed) == comparable(whole)
 
 
@@ -201,7 +202,7 @@ def test_physics_end_to_end_agrees_with_decision_only_runs(tmp_path):
     base = dict(scenarios=str(bench), modes=["pahf", "no-memory"], learning_iter=1, seed=7, workers=1)
     physics = run(RunConfig(**base, sim="pybullet"), tmp_path / "physics", progress=False)
     decisions = run(RunConfig(**base, sim="none"), tmp_path / "none", progress=False)
-    records = read_records(tmp_path / "physics" / EPISODES_FILE)
+    records = read_episodes(tmp_path / "physics" / EPISODES_FILE)
     assert len(records) == 2 * 2 * 3 * 4
     assert all(r["outcome"]["steps"] > 0 for r in records)
     for mode in base["modes"]:

@@ -22,9 +22,9 @@ from pahf_robot.act import watch
 from pahf_robot.act.watch import FRAME_EVERY, HOLD_FRAMES, VIDEO_SIZE, Overlay, VideoWriter
 from pahf_robot.cli import main
 from pahf_robot.run.config import RunConfig
-from pahf_robot.run.runner import EPISODES_FILE, read_records
+from pahf_robot.run.records import EPISODES_FILE
 from pahf_robot.run.worker import make_executor
-from tests.conftest import small_benchmark
+from tests.conftest import read_episodes, small_benchmark
 
 TABLE_RGB = np.array([0.72, 0.56, 0.40])
 """The table's colour in envs/tabletop.py."""
@@ -115,7 +115,7 @@ def test_gui_shows_the_scene_while_an_episode_runs(display, tmp_path):
             time.sleep(0.1)
         process.wait(timeout=30)
     assert process.returncode == 0, log.read_text()[-2000:]
-    records = read_records(out / EPISODES_FILE)
+    records = read_episodes(out / EPISODES_FILE)
     assert len(records) == 1 and records[0]["outcome"]["steps"] > 0, "the episode ran with physics"
     window = [shot[:768, :1024] for shot in shots]
     scenes = [w for w in window if w.std() > 20]
@@ -141,7 +141,7 @@ def read_video(path: Path) -> list[np.ndarray]:
 
 def test_recording_writes_one_video_per_episode_as_long_as_the_episode(recorded):
     run_dir, videos = recorded
-    records = read_records(run_dir / EPISODES_FILE)
+    records = read_episodes(run_dir / EPISODES_FILE)
     assert sorted(p.name for p in videos.iterdir()) == sorted(f"pahf_alex_p1_pass1_{r['index']}.mp4" for r in records)
     for record in records:
         frames = read_video(videos / f"pahf_alex_p1_pass1_{record['index']}.mp4")
@@ -157,7 +157,7 @@ def test_recording_writes_one_video_per_episode_as_long_as_the_episode(recorded)
 
 def test_replay_reproduces_the_recorded_outcome_and_video(recorded, tmp_path, capsys):
     run_dir, videos = recorded
-    record = read_records(run_dir / EPISODES_FILE)[1]
+    record = read_episodes(run_dir / EPISODES_FILE)[1]
     video = tmp_path / "again.mp4"
     assert main(["replay", str(run_dir), "--episode", "1", "--record", str(video)]) == 0
     out = capsys.readouterr().out
@@ -171,7 +171,7 @@ def test_replay_flags_a_different_outcome(recorded, tmp_path, capsys):
     run_dir, _ = recorded
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
-    records = read_records(copy / EPISODES_FILE)
+    records = read_episodes(copy / EPISODES_FILE)
     records[0]["outcome"]["steps"] += 1
     (copy / EPISODES_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
     assert main(["replay", str(copy), "--episode", "0"]) == 1

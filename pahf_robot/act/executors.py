@@ -5,20 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from pahf_robot.act.observer import EpisodeObserver
 from pahf_robot.bench.scenarios import TaskView
 from pahf_robot.core.types import Outcome, Target
 
 
 class Executor(Protocol):
-    """Carries out a planner's target in a scene and tells whoever watches what happens."""
+    """Carries out a planner's target in a scene; `observer` hears the episode's story for whoever watches."""
 
     name: str
+    observer: EpisodeObserver
 
     def execute(self, view: TaskView, target: Target, seed: int) -> Outcome:
         """Lay out `view`'s scene with `seed`, carry out `target` and report what physically happened."""
-
-    def on_event(self, kind: str, text: str = "") -> None:
-        """One step of the episode's story (see pahf_robot.act.watch.EVENTS)."""
 
     def close(self) -> None:
         """Release the simulator or robot."""
@@ -29,11 +28,11 @@ class DecisionOnlyExecutor:
 
     name = "none"
 
+    def __init__(self) -> None:
+        self.observer = EpisodeObserver()
+
     def execute(self, view: TaskView, target: Target, seed: int) -> Outcome:
         return Outcome(success=True, failure=None, steps=0)
-
-    def on_event(self, kind: str, text: str = "") -> None:
-        """Nothing to watch without physics."""
 
     def close(self) -> None:
         pass
@@ -44,7 +43,7 @@ class PhysicsExecutor:
 
     One env per executor: the robot and fixtures load once, each episode only respawns the scene.
     With render_mode "human" (played at `speed` x real time) or a `record` directory (one video per
-    episode), a Watch shows what `on_event` reports; otherwise no watching code runs at all.
+    episode), a Watch is the observer and shows the story; otherwise no watching code runs at all.
     """
 
     name = "pybullet"
@@ -73,6 +72,7 @@ class PhysicsExecutor:
             from pahf_robot.act.watch import Watch
 
             self.watch = Watch(self.env, Path(record) if record is not None else None)
+        self.observer: EpisodeObserver = self.watch or EpisodeObserver()
 
     def execute(self, view: TaskView, target: Target, seed: int) -> Outcome:
         scene = {"objects": list(view.objects), "places": list(view.places)}
@@ -84,11 +84,6 @@ class PhysicsExecutor:
         outcome = self.controller.execute(self.watch.watched_env, target)
         self.watch.on_outcome(outcome)
         return outcome
-
-    def on_event(self, kind: str, text: str = "") -> None:
-        """What happens in the episode (see pahf_robot.act.watch.EVENTS), for whoever watches."""
-        if self.watch is not None:
-            self.watch.on_event(kind, text)
 
     def close(self) -> None:
         if self.watch is not None:

@@ -1,8 +1,8 @@
 """Watching rollouts: the story of an episode as text, shown in the GUI or drawn into video frames.
 
-The planner and controller know nothing of this. The protocol tells an executor what happens
-(`on_event(kind, text)`), the executor hands each env step to a Watch, and the Watch puts the text
-on the robot's screen (`RobotDriver.show_text`) or films the camera with the text drawn in.
+The planner and controller know nothing of this. A Watch is the executor's EpisodeObserver: the protocol
+tells it what happens, the executor hands it each env step, and the Watch puts the text on the robot's
+screen (`RobotDriver.show_text`) or films the camera with the text drawn in.
 Nothing here runs unless someone watches, so batch runs pay no camera cost.
 """
 
@@ -20,12 +20,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from envs.tabletop import CAMERA_EYE, CAMERA_TARGET
+from pahf_robot.act.observer import EpisodeObserver
 from pahf_robot.core.types import Outcome, Target
 
 log = logging.getLogger(__name__)
-
-EVENTS = ("episode", "user", "task", "question", "answer", "target", "outcome", "feedback", "end")
-"""Kinds an executor's `on_event` accepts: "episode" (text: its name) starts one, "end" finishes it."""
 
 FRAME_EVERY = 4
 """Env steps between captured frames: 60 env steps per simulated second give 15 frames per second."""
@@ -175,7 +173,7 @@ class FrameArtist:
         return np.asarray(canvas)
 
 
-class Watch:
+class Watch(EpisodeObserver):
     """Shows one episode after another: text and end-of-episode pause in the GUI ("human" env), and
     with `record_dir` one video per episode from the env's "rgb_array" frames.
 
@@ -199,20 +197,7 @@ class Watch:
         self._scene: np.ndarray | None = None
         self._labels: list[tuple[str, np.ndarray]] = []
 
-    def on_event(self, kind: str, text: str = "") -> None:
-        """One step of the episode's story (see EVENTS)."""
-        if kind not in EVENTS:
-            raise ValueError(f"unknown watch event {kind!r}; expected one of {EVENTS}")
-        if kind == "episode":
-            self._begin(text)
-        elif kind == "end":
-            self._end()
-        else:
-            setattr(self.overlay, kind, text)
-            if self.gui:
-                self.env.driver.show_text(self.overlay.lines(90, 12))
-
-    def _begin(self, name: str) -> None:
+    def on_episode(self, name: str) -> None:
         self._close_video()
         self.overlay = Overlay()
         self._steps = 0
@@ -223,14 +208,48 @@ class Watch:
                 path = self.record_dir / f"{name}{self.suffix}"
             self.video = VideoWriter(path, self.env.metadata["render_fps"] / FRAME_EVERY)
 
-    def on_reset(self, target: Target, obs: dict, info: dict) -> None:
-        """The scene is laid out and the robot is about to go for `target`: the first frame."""
-        self.on_event("target", describe_target(target))
-        self._steps = 0
-        self._capture(obs, info)
+    def on_user(self, user: str) -> None:
+        self._tell(user=user)
+
+    def on_task(self, task: str) -> None:
+        self._tell(task=task)
+
+    def on_question(self, question: str) -> None:
+        self._tell(question=question)
+
+    def on_answer(self, answer: str | None) -> None:
+        self._tell(answer=answer or "(no answer)")
+
+    def on_target(self, target: Target) -> None:
+        self._tell(target=describe_target(target))
 
     def on_outcome(self, outcome: Outcome) -> None:
-        self.on_event("outcome", describe_outcome(outcome))
+        self._tell(outcome=describe_outcome(outcome))
+
+    def on_feedback(self, feedback: str | None) -> None:
+        self._tell(feedback=feedback or "(none)")
+
+    def on_end(self) -> None:
+        if self.video is not None and self._scene is not None:
+            final = self.artist.draw(self._scene, self.overlay, self._labels)
+            for _ in range(HOLD_FRAMES):
+                self.video.append(final)
+        self._close_video()
+        if self.gui:
+            time.sleep(HOLD_SECONDS / self.env.speed)
+
+    def _tell(self, **story: str) -> None:
+        """Update the overlay; the GUI shows it at once, a video with the next frame."""
+        for field, text in story.items():
+            setattr(self.overlay, field, text)
+        if self.gui:
+            self.env.driver.show_text(self.overlay.lines(90, 12))
+
+    def on_reset(self, target: Target, obs: dict, info: dict) -> None:
+        """The scene is laid out and the robot is about to go for `target`: the first frame."""
+        self.on_target(target)
+        self._steps = 0
+        self._capture(obs, info)
 
     def on_step(self, obs: dict, info: dict) -> None:
         self._steps += 1
@@ -243,15 +262,6 @@ class Watch:
         self._scene = self.env.render()
         self._labels = scene_labels(obs, info)
         self.video.append(self.artist.draw(self._scene, self.overlay, self._labels))
-
-    def _end(self) -> None:
-        if self.video is not None and self._scene is not None:
-            final = self.artist.draw(self._scene, self.overlay, self._labels)
-            for _ in range(HOLD_FRAMES):
-                self.video.append(final)
-        self._close_video()
-        if self.gui:
-            time.sleep(HOLD_SECONDS / self.env.speed)
 
     def _close_video(self) -> None:
         if self.video is not None:

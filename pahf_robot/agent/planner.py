@@ -7,7 +7,7 @@ channels alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
 from memory.policy import Fact, apply
@@ -55,12 +55,6 @@ class Turn:
     outcome: Outcome | None = None
     feedback: str | None = None
     memory_ops: list[dict] = field(default_factory=list)
-
-    def as_record(self) -> dict:
-        record = asdict(self)
-        record["target"] = asdict(self.target)
-        record["outcome"] = asdict(self.outcome) if self.outcome else None
-        return record
 
 
 class Planner:

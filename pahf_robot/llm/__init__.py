@@ -1,5 +1,5 @@
 """One door to any OpenAI-compatible server: the client with its cache, the prompts and their schemas."""
 
-from pahf_robot.llm.client import LLMClient, LLMError, LLMSettings, Usage, llm_totals, shared_client, usage_totals
+from pahf_robot.llm.client import LLMClient, LLMError, LLMSettings, Usage, shared_client, usage_totals
 
-__all__ = ["LLMClient", "LLMError", "LLMSettings", "Usage", "llm_totals", "shared_client", "usage_totals"]
+__all__ = ["LLMClient", "LLMError", "LLMSettings", "Usage", "shared_client", "usage_totals"]

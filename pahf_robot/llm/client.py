@@ -89,21 +89,6 @@ def usage_totals(usages: list[dict]) -> dict:
     return totals
 
 
-def llm_totals(records: list[dict]) -> dict:
-    """results.json's "llm" section: usage of the reasoner and of an LLM human, overall and per mode."""
-    totals = {}
-    for source in ("reasoner", "human"):
-        used = [r for r in records if r.get(f"{source}_usage")]
-        if not used:
-            continue
-        totals[source] = usage_totals([r[f"{source}_usage"] for r in used])
-        modes = sorted({r["mode"] for r in used})
-        totals[source]["by_mode"] = {
-            m: usage_totals([r[f"{source}_usage"] for r in used if r["mode"] == m]) for m in modes
-        }
-    return totals
-
-
 @dataclass(frozen=True)
 class LLMSettings:
     """Where and how to call the model. `api_key` comes from the environment, never from the launch config,

@@ -3,62 +3,66 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from statistics import mean
 
+from pahf_robot.llm.client import usage_totals
+from pahf_robot.run.records import EpisodeRecord
 
-def _rate(rows: list[dict], key: str) -> float:
-    return round(mean(1.0 if r[key] else 0.0 for r in rows), 4) if rows else 0.0
+
+def _rate(rows: list[EpisodeRecord], holds: Callable[[EpisodeRecord], object]) -> float:
+    return round(mean(1.0 if holds(r) else 0.0 for r in rows), 4) if rows else 0.0
 
 
-def phase_summary(rows: list[dict]) -> dict:
+def phase_summary(rows: list[EpisodeRecord]) -> dict:
     """Task success = right choice and executed; the two are also reported apart."""
     return {
         "episodes": len(rows),
-        "success_rate": _rate(rows, "task_success"),
-        "preference_accuracy": _rate(rows, "preference_correct"),
-        "execution_success": _rate(rows, "execution_success"),
-        "questions_per_episode": _rate(rows, "question"),
-        "feedback_per_episode": _rate(rows, "feedback_given"),
-        "corrections_per_episode": _rate(rows, "correction_given"),
+        "success_rate": _rate(rows, lambda r: r.task_success),
+        "preference_accuracy": _rate(rows, lambda r: r.preference_correct),
+        "execution_success": _rate(rows, lambda r: r.execution_success),
+        "questions_per_episode": _rate(rows, lambda r: r.question),
+        "feedback_per_episode": _rate(rows, lambda r: r.feedback_given),
+        "corrections_per_episode": _rate(rows, lambda r: r.correction_given),
     }
 
 
-def acpe(rows: list[dict]) -> list[float]:
+def acpe(rows: list[EpisodeRecord]) -> list[float]:
     """ACPE_t = mean over passes 1..t of the error rate (1 - preference accuracy) of each pass."""
-    by_pass: dict[int, list[dict]] = defaultdict(list)
+    by_pass: dict[int, list[EpisodeRecord]] = defaultdict(list)
     for r in rows:
-        by_pass[r["pass"]].append(r)
-    errors = [1.0 - _rate(by_pass[p], "preference_correct") for p in sorted(by_pass)]
+        by_pass[r.pass_index].append(r)
+    errors = [1.0 - _rate(by_pass[p], lambda r: r.preference_correct) for p in sorted(by_pass)]
     return [round(mean(errors[: t + 1]), 4) for t in range(len(errors))]
 
 
-def cumulative_errors(rows: list[dict]) -> list[float]:
+def cumulative_errors(rows: list[EpisodeRecord]) -> list[float]:
     """Wrong choices up to each step of a user's sequence, averaged over users."""
-    by_user: dict[str, list[dict]] = defaultdict(list)
+    by_user: dict[str, list[EpisodeRecord]] = defaultdict(list)
     for r in rows:
-        by_user[r["user"]].append(r)
+        by_user[r.user].append(r)
     curves = []
     for user_rows in by_user.values():
-        user_rows.sort(key=lambda r: (r["phase"], r["pass"], r["index"]))
+        user_rows.sort(key=lambda r: (r.phase, r.pass_index, r.index))
         total, curve = 0, []
         for r in user_rows:
-            total += 0 if r["preference_correct"] else 1
+            total += 0 if r.preference_correct else 1
             curve.append(total)
         curves.append(curve)
     length = min((len(c) for c in curves), default=0)
     return [round(mean(c[i] for c in curves), 4) for i in range(length)]
 
 
-def summarise(records: list[dict]) -> dict:
+def summarise(records: list[EpisodeRecord]) -> dict:
     """The `modes` block of results.json."""
-    by_mode: dict[str, list[dict]] = defaultdict(list)
+    by_mode: dict[str, list[EpisodeRecord]] = defaultdict(list)
     for r in records:
-        by_mode[r["mode"]].append(r)
+        by_mode[r.mode].append(r)
     modes = {}
     for mode, rows in by_mode.items():
-        by_phase: dict[int, list[dict]] = defaultdict(list)
+        by_phase: dict[int, list[EpisodeRecord]] = defaultdict(list)
         for r in rows:
-            by_phase[r["phase"]].append(r)
+            by_phase[r.phase].append(r)
         curve = cumulative_errors(rows)
         modes[mode] = {
             "phases": {str(p): phase_summary(by_phase[p]) for p in sorted(by_phase)},
@@ -67,3 +71,17 @@ def summarise(records: list[dict]) -> dict:
             "total_cumulative_error": curve[-1] if curve else 0.0,
         }
     return modes
+
+
+def llm_totals(records: list[EpisodeRecord]) -> dict:
+    """results.json's "llm" section: usage of the reasoner and of an LLM human, overall and per mode."""
+    totals = {}
+    for source in ("reasoner", "human"):
+        used = [(r.mode, usage) for r in records if (usage := getattr(r, f"{source}_usage"))]
+        if not used:
+            continue
+        totals[source] = usage_totals([usage for _, usage in used])
+        totals[source]["by_mode"] = {
+            m: usage_totals([usage for mode, usage in used if mode == m]) for m in sorted({mode for mode, _ in used})
+        }
+    return totals

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from pahf_robot.run.config import RunConfig
+from pahf_robot.run.records import EpisodeKey, EpisodeRecord
 from pahf_robot.run.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class UnitRunner:
         self.worker = Worker(config)
         self.sink = sink
 
-    def run_unit(self, mode: str, user: str, run_dir: str, done: set[tuple]) -> None:
+    def run_unit(self, mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
         self.worker.run_unit(mode, user, Path(run_dir), done, self.sink.put)
 
 
@@ -37,7 +38,7 @@ def _failure(mode: str, user: str, error: BaseException) -> dict:
     return {"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"}
 
 
-def _drain(records, on_record: Callable[[dict], None], timeout: float) -> None:
+def _drain(records, on_record: Callable[[EpisodeRecord], None], timeout: float) -> None:
     try:
         on_record(records.get(timeout=timeout))
         while True:
@@ -54,16 +55,20 @@ def _init_process(config: RunConfig, records) -> None:
     _process_runner = UnitRunner(config, records)
 
 
-def _run_in_process(mode: str, user: str, run_dir: str, done: set[tuple]) -> None:
+def _run_in_process(mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
     _process_runner.run_unit(mode, user, run_dir, done)
 
 
-def _unit_done(done: set[tuple], mode: str, user: str) -> set[tuple]:
+def _unit_done(done: set[EpisodeKey], mode: str, user: str) -> set[EpisodeKey]:
     return {k for k in done if k[:2] == (mode, user)}
 
 
 def run_parallel(
-    config: RunConfig, units: list[tuple[str, str]], run_dir: Path, done: set[tuple], on_record: Callable[[dict], None]
+    config: RunConfig,
+    units: list[tuple[str, str]],
+    run_dir: Path,
+    done: set[EpisodeKey],
+    on_record: Callable[[EpisodeRecord], None],
 ) -> list[dict]:
     """Run the units on the configured executor; returns the units that failed, with their error."""
     if config.executor == "ray":
@@ -91,7 +96,11 @@ def run_parallel(
 
 
 def _run_on_ray(
-    config: RunConfig, units: list[tuple[str, str]], run_dir: Path, done: set[tuple], on_record: Callable[[dict], None]
+    config: RunConfig,
+    units: list[tuple[str, str]],
+    run_dir: Path,
+    done: set[EpisodeKey],
+    on_record: Callable[[EpisodeRecord], None],
 ) -> list[dict]:
     """Same sharding on Ray actors; on a cluster, the run directory must be on a shared filesystem."""
     try:

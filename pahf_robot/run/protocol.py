@@ -1,7 +1,7 @@
 """The four-phase PAHF protocol: per user, learn (1), test (2), persona shifts and learn again (3), test (4).
 
 Memory carries across phases; feedback and questions are only available in the learning phases, which
-are repeated `learning_iter` times. Every episode becomes one flat JSON record.
+are repeated `learning_iter` times. Every episode becomes one EpisodeRecord.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from memory.embedders import Embedder
 from memory.store import MemoryStore
 from pahf_robot.act.executors import Executor
 from pahf_robot.agent.grounding import normalise
-from pahf_robot.agent.planner import MODES, Planner
+from pahf_robot.agent.planner import MODES, Planner, Turn
 from pahf_robot.agent.reasoning import Reasoner
 from pahf_robot.bench.personas import Persona
 from pahf_robot.bench.scenarios import Benchmark, Scenario
+from pahf_robot.core.types import Outcome, Target
 from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.run.config import LEARNING_PHASES, RunConfig
+from pahf_robot.run.records import EpisodeKey, EpisodeRecord
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,6 @@ def episode_name(mode: str, user: str, phase: int, pass_index: int, index: int) 
     """File-name-safe name of an episode for its video, e.g. pahf_alex_p1_pass2_7."""
     safe = re.sub(r"[^A-Za-z0-9-]+", "-", user).strip("-") or "user"
     return f"{mode}_{safe}_p{phase}_pass{pass_index}_{index}"
-
-
-def episode_key(record: dict) -> tuple:
-    return (record["mode"], record["user"], record["phase"], record["pass"], record["index"])
 
 
 def memory_path(run_dir: Path, config: RunConfig, mode: str) -> Path:
@@ -88,11 +86,12 @@ def run_user(
     user: str,
     parts: EpisodeParts,
     run_dir: Path,
-    done: set[tuple],
-    on_record: Callable[[dict], None],
+    done: set[EpisodeKey],
+    on_record: Callable[[EpisodeRecord], None],
 ) -> None:
     """All phases of one user in one mode, skipping episodes already recorded (for `--resume`)."""
-    config, benchmark, reasoner, executor = parts.config, parts.benchmark, parts.reasoner, parts.executor
+    config, benchmark, reasoner = parts.config, parts.benchmark, parts.reasoner
+    story = parts.executor.observer
     channels = MODES[mode]
     needs_memory = channels.read or channels.remember_answers or channels.learn_from_feedback
     store = None
@@ -108,36 +107,39 @@ def run_user(
             interactive = phase in LEARNING_PHASES
             for pass_index in range(1, passes_for(phase, config.learning_iter) + 1):
                 for scenario in benchmark.for_user(user, phase):
-                    key = (mode, user, phase, pass_index, scenario.index)
-                    if key in done:
+                    if (mode, user, phase, pass_index, scenario.index) in done:
                         continue
                     seed = episode_seed(config.seed, user, phase, pass_index, scenario.index)
-                    executor.on_event("episode", episode_name(mode, user, phase, pass_index, scenario.index))
+                    story.on_episode(episode_name(mode, user, phase, pass_index, scenario.index))
                     human = parts.person(persona, seed)
-                    record = _run_episode(planner, scenario, human, config, executor, seed, interactive, reasoner)
-                    record.update(mode=mode, phase=phase, **{"pass": pass_index})
-                    executor.on_event("end")
-                    on_record(record)
+                    turn = _run_episode(planner, scenario, human, parts.executor, seed, interactive)
+                    story.on_end()
+                    human_usage = human.usage() if config.human == "llm" else None
+                    scored = _record(mode, phase, pass_index, scenario, seed, turn, reasoner.usage(), human_usage)
+                    on_record(scored)
     finally:
         if store is not None:
             store.close()
 
 
-def _run_episode(planner, scenario, human, config, executor, seed, interactive, reasoner) -> dict:
+def _run_episode(
+    planner: Planner, scenario: Scenario, human: SimulatedHuman, executor: Executor, seed: int, interactive: bool
+) -> Turn:
     human.feedback_enabled = interactive
     view = scenario.view()
-    executor.on_event("user", scenario.user)
-    executor.on_event("task", scenario.task)
+    story = executor.observer
+    story.on_user(scenario.user)
+    story.on_task(scenario.task)
 
     def ask(question: str) -> str | None:
-        executor.on_event("question", question)
+        story.on_question(question)
         answer = human.answer(scenario, question)
-        executor.on_event("answer", answer or "(no answer)")
+        story.on_answer(answer)
         return answer
 
-    def feedback(target, outcome) -> str | None:
+    def feedback(target: Target, outcome: Outcome) -> str | None:
         text = human.feedback(scenario, target, outcome)
-        executor.on_event("feedback", text or "(none)")
+        story.on_feedback(text)
         return text
 
     turn = planner.run(
@@ -146,26 +148,50 @@ def _run_episode(planner, scenario, human, config, executor, seed, interactive, 
         execute=lambda target: executor.execute(view, target, seed),
         give_feedback=feedback if interactive else None,
     )
+    return turn
+
+
+def _record(
+    mode: str,
+    phase: int,
+    pass_index: int,
+    scenario: Scenario,
+    seed: int,
+    turn: Turn,
+    reasoner_usage: dict,
+    human_usage: dict | None,
+) -> EpisodeRecord:
+    """The episode scored against the scenario's ground truth."""
     correct = is_preference_correct(scenario, turn.target.object, turn.target.place)
-    record = {
-        "user": scenario.user,
-        "index": scenario.index,
-        "seed": seed,
-        "task": scenario.task,
-        "context": scenario.context,
-        "kind": scenario.kind,
-        "ground_truth": {"object": scenario.target_object, "place": scenario.target_place},
-        **turn.as_record(),
-        "preference_correct": correct,
-        "execution_success": bool(turn.outcome.success),
-        "task_success": correct and bool(turn.outcome.success),
-        "feedback_given": turn.feedback is not None,
-        "correction_given": turn.feedback is not None and not (correct and turn.outcome.success),
-        "reasoner_usage": reasoner.usage(),
-    }
-    if config.human == "llm":
-        record["human_usage"] = human.usage()
-    return record
+    executed = bool(turn.outcome.success)
+    return EpisodeRecord(
+        mode=mode,
+        user=scenario.user,
+        phase=phase,
+        pass_index=pass_index,
+        index=scenario.index,
+        seed=seed,
+        task=scenario.task,
+        context=scenario.context,
+        kind=scenario.kind,
+        ground_truth=scenario.target(),
+        decision=turn.decision,
+        confidence=turn.confidence,
+        rationale=turn.rationale,
+        target=turn.target,
+        question=turn.question,
+        answer=turn.answer,
+        outcome=turn.outcome,
+        feedback=turn.feedback,
+        memory_ops=turn.memory_ops,
+        preference_correct=correct,
+        execution_success=executed,
+        task_success=correct and executed,
+        feedback_given=turn.feedback is not None,
+        correction_given=turn.feedback is not None and not (correct and executed),
+        reasoner_usage=reasoner_usage,
+        human_usage=human_usage,
+    )
 
 
 def ordered_units(config: RunConfig, benchmark: Benchmark) -> list[tuple[str, str]]:
@@ -173,5 +199,5 @@ def ordered_units(config: RunConfig, benchmark: Benchmark) -> list[tuple[str, st
     return [(mode, user) for mode in config.modes for user in users]
 
 
-def completed_keys(records: Iterable[dict]) -> set[tuple]:
-    return {episode_key(r) for r in records}
+def completed_keys(records: Iterable[EpisodeRecord]) -> set[EpisodeKey]:
+    return {r.key for r in records}

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from pahf_robot.bench.scenarios import Scenario
-from pahf_robot.core.types import Outcome, Target
+from pahf_robot.core.types import Outcome
 from pahf_robot.run.config import RunConfig, require_display
 from pahf_robot.run.protocol import episode_name
-from pahf_robot.run.runner import EPISODES_FILE, load_run_config, read_records
+from pahf_robot.run.records import EPISODES_FILE, EpisodeRecord, read_records
+from pahf_robot.run.runner import load_run_config
 from pahf_robot.run.worker import load_run_benchmark, make_executor, replay_config
 
 
@@ -42,7 +42,7 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--speed", type=float, default=1.0, help="GUI playback speed factor (default: 1)")
 
 
-def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, dict, Scenario]:
+def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, EpisodeRecord, Scenario]:
     """The run's configuration, episode `number` (0-based line of episodes.jsonl) and its scenario."""
     config = load_run_config(run_dir, flag="")
     if config.sim != "pybullet":
@@ -52,12 +52,10 @@ def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, dict, Scenario]
         raise ValueError(f"--episode {number}: {run_dir} has {len(records)} episodes (0 to {len(records) - 1})")
     record = records[number]
     benchmark = load_run_benchmark(config)
-    scenario = next(
-        (s for s in benchmark.for_user(record["user"], record["phase"]) if s.index == record["index"]), None
-    )
+    scenario = next((s for s in benchmark.for_user(record.user, record.phase) if s.index == record.index), None)
     if scenario is None:
         raise ValueError(
-            f"--episode {number}: scenario {record['index']} of {record['user']} (phase {record['phase']}) is no "
+            f"--episode {number}: scenario {record.index} of {record.user} (phase {record.phase}) is no "
             f"longer in {config.scenarios or 'the bundled scenarios'}"
         )
     return config, record, scenario
@@ -65,7 +63,7 @@ def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, dict, Scenario]
 
 def replay(
     run_dir: Path, number: int, gui: bool = False, speed: float = 1.0, record_to: Path | None = None
-) -> tuple[dict, Outcome, Path | None]:
+) -> tuple[EpisodeRecord, Outcome, Path | None]:
     """Re-run episode `number` of `run_dir`; returns its record, the replayed outcome and the video written."""
     if gui:
         require_display("--gui", "`xvfb-run -a ...`", "use --record")
@@ -74,49 +72,48 @@ def replay(
     config, record, scenario = load_episode(run_dir, number)
     record_dir = str(record_to.parent) if record_to is not None else None
     executor = make_executor(replay_config(config, gui=gui, speed=speed, record=record_dir))
+    story = executor.observer
     try:
-        name = (
-            record_to.name
-            if record_to is not None
-            else episode_name(record["mode"], record["user"], record["phase"], record["pass"], record["index"])
-        )
-        executor.on_event("episode", name)
-        executor.on_event("user", record["user"])
-        executor.on_event("task", record["task"])
-        for kind in ("question", "answer"):
-            if record.get(kind):
-                executor.on_event(kind, record[kind])
-        outcome = executor.execute(scenario.view(), Target(**record["target"]), record["seed"])
-        if record.get("feedback"):
-            executor.on_event("feedback", record["feedback"])
-        executor.on_event("end")
+        if record_to is not None:
+            story.on_episode(record_to.name)
+        else:
+            story.on_episode(episode_name(record.mode, record.user, record.phase, record.pass_index, record.index))
+        story.on_user(record.user)
+        story.on_task(record.task)
+        if record.question:
+            story.on_question(record.question)
+        if record.answer:
+            story.on_answer(record.answer)
+        outcome = executor.execute(scenario.view(), record.target, record.seed)
+        if record.feedback:
+            story.on_feedback(record.feedback)
+        story.on_end()
         video = executor.watch.written[-1] if record_to is not None else None
     finally:
         executor.close()
     return record, outcome, video
 
 
-def _describe(outcome: dict) -> str:
-    result = "success" if outcome["success"] else f"failed ({outcome['failure']})"
-    return f"{result}, {outcome['steps']} physics steps"
+def _describe(outcome: Outcome) -> str:
+    result = "success" if outcome.success else f"failed ({outcome.failure})"
+    return f"{result}, {outcome.steps} physics steps"
 
 
 def run_replay(args: argparse.Namespace) -> int:
     record_to = Path(args.record) if args.record else None
-    record, outcome, video = replay(
+    record, replayed, video = replay(
         Path(args.run_dir), args.episode, gui=args.gui, speed=args.speed, record_to=record_to
     )
-    recorded, replayed = record["outcome"], asdict(outcome)
-    target = record["target"]
+    target = record.target
     print(
-        f"episode {args.episode}: {record['user']}, phase {record['phase']}, pass {record['pass']}, "
-        f"scenario {record['index']}: {target['object']} -> {target['place']}"
+        f"episode {args.episode}: {record.user}, phase {record.phase}, pass {record.pass_index}, "
+        f"scenario {record.index}: {target.object} -> {target.place}"
     )
-    print(f"recorded: {_describe(recorded)}")
+    print(f"recorded: {_describe(record.outcome)}")
     print(f"replayed: {_describe(replayed)}")
     if video is not None:
         print(f"video: {video}")
-    if replayed != recorded:
+    if replayed != record.outcome:
         print("pahf-robot: error: the replay differs from the recorded episode", file=sys.stderr)
         return 1
     return 0

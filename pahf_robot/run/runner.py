@@ -13,34 +13,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pahf_robot.llm.client import llm_totals
 from pahf_robot.run.config import RunConfig
-from pahf_robot.run.metrics import summarise
+from pahf_robot.run.metrics import llm_totals, summarise
 from pahf_robot.run.parallel import run_parallel
 from pahf_robot.run.plots import write_plots
 from pahf_robot.run.protocol import completed_keys, count_episodes, ordered_units
+from pahf_robot.run.records import EPISODES_FILE, EpisodeRecord, read_records
 from pahf_robot.run.worker import Worker, load_run_benchmark, preflight
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
-EPISODES_FILE = "episodes.jsonl"
 RESULTS_FILE = "results.json"
-
-
-def read_records(path: Path) -> list[dict]:
-    """Records already written; a last line cut short by a kill is dropped, not fatal."""
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            log.warning("%s: ignoring a truncated last record", path)
-    return records
 
 
 def load_run_config(run_dir: Path, flag: str = "--resume") -> RunConfig:
@@ -88,8 +72,8 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True) -> dict:
         total=total, initial=len(done), desc="episodes", unit="ep", disable=not progress
     ) as bar:
 
-        def on_record(record: dict) -> None:
-            sink.write(json.dumps(record, sort_keys=True) + "\n")
+        def on_record(record: EpisodeRecord) -> None:
+            sink.write(record.to_json() + "\n")
             sink.flush()
             records.append(record)
             bar.update(1)

@@ -19,6 +19,7 @@ from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.llm.client import shared_client
 from pahf_robot.run.config import RunConfig
 from pahf_robot.run.protocol import run_user
+from pahf_robot.run.records import EpisodeKey, EpisodeRecord
 
 EMBEDDING_CACHE = 1 << 16
 """Large enough to hold every text of the bundled benchmark, so each is embedded once per run."""
@@ -97,7 +98,7 @@ class Worker:
         return SimulatedHuman(persona, noise=config.noise, seed=seed)
 
     def run_unit(
-        self, mode: str, user: str, run_dir: Path, done: set[tuple], on_record: Callable[[dict], None]
+        self, mode: str, user: str, run_dir: Path, done: set[EpisodeKey], on_record: Callable[[EpisodeRecord], None]
     ) -> None:
         """All episodes of one user in one mode."""
         run_user(mode, user, self, run_dir, done, on_record)

@@ -1,0 +1,126 @@
+"""The headline figures on small, hand-worked sets of records."""
+
+from __future__ import annotations
+
+from pahf_robot.core.types import Outcome, Target
+from pahf_robot.run.metrics import acpe, cumulative_errors, llm_totals, phase_summary, summarise
+from pahf_robot.run.records import EpisodeRecord
+
+
+def record(
+    correct: bool = True,
+    *,
+    user: str = "alex",
+    mode: str = "pahf",
+    phase: int = 1,
+    pass_index: int = 1,
+    index: int = 0,
+    executed: bool = True,
+    question: str | None = None,
+    feedback: str | None = None,
+    reasoner_usage: dict | None = None,
+) -> EpisodeRecord:
+    wanted = Target("tea", "hand-over")
+    return EpisodeRecord(
+        mode=mode,
+        user=user,
+        phase=phase,
+        pass_index=pass_index,
+        index=index,
+        seed=1,
+        task="bring me something",
+        context="drowsy_morning",
+        kind="bring",
+        ground_truth=wanted,
+        decision="ask" if question else "act",
+        confidence=0.5,
+        rationale="",
+        target=wanted if correct else Target("coffee", "hand-over"),
+        question=question,
+        answer=None,
+        outcome=Outcome(success=executed, failure=None if executed else "dropped", steps=10),
+        feedback=feedback,
+        memory_ops=[],
+        preference_correct=correct,
+        execution_success=executed,
+        task_success=correct and executed,
+        feedback_given=feedback is not None,
+        correction_given=feedback is not None and not (correct and executed),
+        reasoner_usage=reasoner_usage or {},
+    )
+
+
+def test_acpe_averages_the_error_rate_of_passes_one_to_t():
+    # pass 1: 1 of 4 wrong (0.25); pass 2: none wrong (0.0); pass 3: 2 of 4 wrong (0.5)
+    rows = [record(i != 0, pass_index=1, index=i) for i in range(4)]
+    rows += [record(True, pass_index=2, index=i) for i in range(4)]
+    rows += [record(i >= 2, pass_index=3, index=i) for i in range(4)]
+    assert acpe(rows) == [0.25, 0.125, 0.25]
+
+
+def test_acpe_orders_passes_by_number_not_by_arrival():
+    rows = [record(True, pass_index=2), record(False, pass_index=1)]
+    assert acpe(rows) == [1.0, 0.5]
+
+
+def test_cumulative_error_counts_wrong_choices_in_episode_order_and_averages_users():
+    # alex in order (phase, pass, index): wrong, right, wrong -> 1, 1, 2; given shuffled
+    alex = [
+        record(False, user="alex", phase=3, index=0),
+        record(False, user="alex", phase=1, index=0),
+        record(True, user="alex", phase=1, pass_index=2, index=0),
+    ]
+    # bo: right, right, wrong -> 0, 0, 1
+    bo = [record(True, user="bo", index=i) for i in range(2)] + [record(False, user="bo", phase=2)]
+    assert cumulative_errors(alex + bo) == [0.5, 0.5, 1.5]
+
+
+def test_cumulative_error_stops_at_the_shortest_user():
+    rows = [record(False, user="alex", index=i) for i in range(3)] + [record(False, user="bo")]
+    assert cumulative_errors(rows) == [1.0]
+
+
+def test_phase_summary_separates_choice_from_execution():
+    rows = [
+        record(True),
+        record(True, executed=False, feedback="Good pick, but you dropped it."),
+        record(False, question="Which one?", feedback="Not quite. I wanted the tea."),
+        record(False),
+    ]
+    assert phase_summary(rows) == {
+        "episodes": 4,
+        "success_rate": 0.25,
+        "preference_accuracy": 0.5,
+        "execution_success": 0.75,
+        "questions_per_episode": 0.25,
+        "feedback_per_episode": 0.5,
+        "corrections_per_episode": 0.5,
+    }
+
+
+def test_summarise_groups_by_mode_and_phase_and_reports_acpe_of_learning_phases():
+    rows = [record(False, phase=1), record(True, phase=2), record(True, mode="no-memory", phase=1)]
+    modes = summarise(rows)
+    assert list(modes) == ["pahf", "no-memory"]
+    assert list(modes["pahf"]["phases"]) == ["1", "2"]
+    assert modes["pahf"]["acpe"] == {"1": [1.0]}
+    assert modes["pahf"]["cumulative_error"] == [1.0, 1.0]
+    assert modes["pahf"]["total_cumulative_error"] == 1.0
+    assert modes["no-memory"]["total_cumulative_error"] == 0.0
+
+
+def test_llm_totals_only_for_sources_that_made_calls():
+    usage = {"calls": 2, "cache_hits": 1, "prompt_tokens": 100, "completion_tokens": 10, "latency_s": 0.5}
+    rows = [record(reasoner_usage=usage), record(mode="no-memory", reasoner_usage=usage), record()]
+    totals = llm_totals(rows)
+    assert list(totals) == ["reasoner"]
+    assert totals["reasoner"]["calls"] == 4 and totals["reasoner"]["episodes"] == 2
+    assert set(totals["reasoner"]["by_mode"]) == {"pahf", "no-memory"}
+    assert llm_totals([record()]) == {}
+
+
+def test_a_record_round_trips_through_its_json_line():
+    original = record(False, question="Which one?", feedback="Not quite.")
+    line = original.to_json()
+    assert EpisodeRecord.from_json(line) == original
+    assert '"pass": 1' in line and "pass_index" not in line and "human_usage" not in line
