@@ -1,8 +1,9 @@
 """Serve any RobotDriver over TCP (see envs/wire.py), one client at a time, with the safety a real arm needs.
 
-Safety lives here, in one place, because the server is what stands next to the robot: every motion
-command is checked against `SafetyLimits` (finite numbers, workspace box, largest step from the current
-pose, gripper range, ticks per call) and a bad one is refused with an error and no motion. When a
+The server stands next to the robot, so it serves the driver behind `envs.safety.SafeDriver`: every
+motion command is checked against `SafetyLimits` (finite numbers, workspace box, largest step from the
+current pose, gripper range, ticks per call) and a bad one is refused with an error and no motion; the
+parameters of every call are checked for type and shape here first. When a
 client leaves, dies or goes silent for `idle_timeout` seconds, the arm is commanded to hold where it
 is, the bodies that client spawned are removed (the next client finds an empty world, as a freshly
 built driver would), and the server goes back to accepting. A broken frame never takes the server down.
@@ -19,12 +20,12 @@ import selectors
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from envs import wire
-from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, yaw_of
-from envs.layout import WORKSPACE_HIGH, WORKSPACE_LOW
+from envs.driver import RobotDriver
+from envs.safety import SafeDriver, SafetyLimits, UnsafeCommand
 
 log = logging.getLogger(__name__)
 
@@ -39,34 +40,6 @@ MAX_FIXTURE_PARTS = 64
 MAX_TEXT_LINES = 64
 _POLL_SECONDS = 0.25
 _SEND_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class SafetyLimits:
-    """What the server lets a client command. Defaults fit the tabletop env: its action box and the
-    largest lead of a command over the arm seen in the grasp benchmark (7 cm, 0.32 rad) with margin."""
-
-    workspace_low: tuple[float, float, float] = WORKSPACE_LOW
-    workspace_high: tuple[float, float, float] = WORKSPACE_HIGH
-    max_step: float = 0.10
-    """Largest distance (m) of a commanded grasp point from the current one."""
-    max_yaw_step: float = 0.6
-    """Largest difference (rad) of a commanded yaw from the current one."""
-    gripper_range: tuple[float, float] = (0.0, GRIPPER_MAX_WIDTH)
-    max_ticks: int = 2400
-    """Most physics ticks one `step` call may run (10 s at 240 Hz)."""
-    max_image_side: int = 2048
-
-    def __post_init__(self) -> None:
-        if not all(low < high for low, high in zip(self.workspace_low, self.workspace_high, strict=True)):
-            raise ValueError(f"workspace_low {self.workspace_low} must be below workspace_high {self.workspace_high}")
-        if self.max_step <= 0 or self.max_yaw_step <= 0 or self.max_ticks < 1:
-            raise ValueError("max_step, max_yaw_step and max_ticks must be positive")
-        if not 0 <= self.gripper_range[0] < self.gripper_range[1]:
-            raise ValueError(f"gripper_range {self.gripper_range} must be an increasing pair of widths >= 0")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _unsafe(message: str) -> wire.ProtocolError:
@@ -91,11 +64,11 @@ def _vector(name: str, value: Any, size: int) -> list[float]:
     return [_number(f"{name}[{i}]", v) for i, v in enumerate(value)]
 
 
-def _integer(name: str, value: Any, low: int, high: int, error=_invalid) -> int:
+def _integer(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _invalid(f"{name} must be an integer, got {value!r:.50}")
     if not low <= value <= high:
-        raise error(f"{name}={value} is outside [{low}, {high}]")
+        raise _invalid(f"{name}={value} is outside [{low}, {high}]")
     return value
 
 
@@ -112,10 +85,9 @@ def _all_finite(name: str, value: Any) -> None:
 
 
 class SafetyGuard:
-    """Checks one client's commands against the limits and the robot's current state."""
+    """Checks one client's calls for types, shapes and body ownership before they reach the driver."""
 
-    def __init__(self, driver: RobotDriver, limits: SafetyLimits) -> None:
-        self.driver = driver
+    def __init__(self, limits: SafetyLimits) -> None:
         self.limits = limits
         self.spawned: set[int] = set()
 
@@ -132,27 +104,13 @@ class SafetyGuard:
             check(**params)
 
     def _check_apply_action(self, position: Any, yaw: Any, gripper_width: Any) -> None:
-        limits = self.limits
-        target = _vector("position", position, 3)
-        yaw = _number("yaw", yaw)
-        width = _number("gripper_width", gripper_width)
-        slack = 1e-9  # the env's ramp lands on its box edge up to rounding
-        for axis, value, low, high in zip("xyz", target, limits.workspace_low, limits.workspace_high, strict=True):
-            if not low - slack <= value <= high + slack:
-                raise _unsafe(f"position {axis}={value:.4f} m is outside the workspace [{low}, {high}]")
-        low, high = limits.gripper_range
-        if not low <= width <= high:
-            raise _unsafe(f"gripper_width={width:.4f} m is outside [{low}, {high}]")
-        current, orientation = self.driver.ee_pose()
-        step = math.dist(target, current)
-        if step > limits.max_step:
-            raise _unsafe(f"position is {step:.3f} m from the current grasp point; the limit is {limits.max_step} m")
-        turn = abs((yaw - yaw_of(orientation) + math.pi) % (2 * math.pi) - math.pi)
-        if turn > limits.max_yaw_step:
-            raise _unsafe(f"yaw is {turn:.3f} rad from the current one; the limit is {limits.max_yaw_step} rad")
+        _vector("position", position, 3)
+        _number("yaw", yaw)
+        _number("gripper_width", gripper_width)
 
     def _check_step(self, n: Any = 1) -> None:
-        _integer("n", n, 0, self.limits.max_ticks, error=_unsafe)
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise _invalid(f"n must be an integer, got {n!r:.50}")
 
     def _check_camera_image(
         self, width: Any, height: Any, eye: Any, target: Any, fov: Any = 60.0, segmentation: Any = False
@@ -242,7 +200,7 @@ class DriverServer:
             raise ValueError(f"idle_timeout must be positive, got {idle_timeout}")
         self.limits = limits or SafetyLimits()
         self.idle_timeout = idle_timeout
-        self.driver = driver_factory()
+        self.driver = SafeDriver(driver_factory(), self.limits)
         try:
             self._listener = socket.create_server((host, port))
         except OSError as exc:
@@ -301,7 +259,7 @@ class DriverServer:
             sock.close()
             return
         log.info("client %s connected", where)
-        self._session = _Session(sock, where, SafetyGuard(self.driver, self.limits))
+        self._session = _Session(sock, where, SafetyGuard(self.limits))
         self._selector.register(sock, selectors.EVENT_READ)
 
     def _receive(self, session: _Session) -> None:
@@ -370,6 +328,8 @@ class DriverServer:
         guard.check(method, params)
         try:
             value = getattr(self.driver, method)(**params)
+        except UnsafeCommand as exc:
+            raise wire.ProtocolError(wire.UNSAFE_COMMAND, str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a driver failure is the client's answer, not the server's end
             log.warning("%s: %s failed: %s", session.peer, method, exc)
             raise wire.ProtocolError(wire.DRIVER_ERROR, f"{method} failed: {type(exc).__name__}: {exc}") from None
@@ -378,7 +338,8 @@ class DriverServer:
         elif method == "remove_body":
             guard.spawned.discard(params["handle"])
         elif method == "apply_action":
-            session.gripper_width = float(params["gripper_width"])
+            _, _, session.gripper_width = value
+            return None  # the wire answers a motion command with null
         return value
 
     def _send(self, session: _Session, frame: dict) -> None:
@@ -417,8 +378,7 @@ class DriverServer:
         if session.gripper_width is None:
             return False
         try:
-            position, orientation = self.driver.ee_pose()
-            self.driver.apply_action(position, yaw_of(orientation), session.gripper_width)
+            self.driver.hold(session.gripper_width)
         except Exception as exc:  # noqa: BLE001 - logged loudly; the server itself must stay up
             log.error("could not hold the arm after %s left: %s", session.peer, exc)
         return True

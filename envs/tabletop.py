@@ -33,6 +33,7 @@ from envs.layout import (
     layout_places,
     object_poses,
 )
+from envs.safety import SafeDriver
 
 DEFAULT_SCENE = {"objects": ["mug", "apple", "a book about birds"], "places": ["top shelf", "recycling bin"]}
 """Used when reset gets no scene, so `gymnasium.make` plus `check_env` work with no options."""
@@ -64,7 +65,8 @@ class TabletopEnv(gym.Env):
         max_ee_accel: and accelerates/brakes at most this hard (m/s^2).
         max_yaw_rate: the gripper's yaw turns at most this fast (rad/s).
         settle_steps: physics ticks run by reset so spawned objects are at rest.
-        driver: a RobotDriver, or the name of a registered one to build (see envs.driver.DRIVERS).
+        driver: a RobotDriver, or the name of a registered one to build (see envs.driver.DRIVERS) behind
+            the safety limits of envs.safety.SafeDriver (a remote driver's server applies them itself).
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 60}
@@ -101,7 +103,8 @@ class TabletopEnv(gym.Env):
         self.settle_steps = settle_steps
         if isinstance(driver, str):
             wants_images = camera or render_mode == "rgb_array"
-            driver = make_driver(driver, gui=render_mode == "human", renderer="egl" if wants_images else "tiny")
+            renderer = "egl" if wants_images else "tiny"
+            driver = SafeDriver(make_driver(driver, gui=render_mode == "human", renderer=renderer))
         self.driver = driver
         self.max_ee_speed = max_ee_speed
         self.max_ee_accel = max_ee_accel

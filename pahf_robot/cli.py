@@ -94,7 +94,7 @@ def _float_triple(text: str) -> tuple[float, float, float]:
 
 def _add_serve_driver_parser(subparsers) -> None:
     from envs.driver import DRIVERS
-    from envs.driver_server import SafetyLimits
+    from envs.safety import SafetyLimits
 
     limits = SafetyLimits()
     serve = subparsers.add_parser(
@@ -160,7 +160,8 @@ def _cmd_serve_driver(args) -> int:
     import signal
 
     from envs.driver import make_driver
-    from envs.driver_server import DriverServer, SafetyLimits
+    from envs.driver_server import DriverServer
+    from envs.safety import SafetyLimits
 
     limits = SafetyLimits(
         workspace_low=args.workspace_low,

@@ -67,7 +67,7 @@ def test_object_let_go_mid_carry_is_reported_dropped(env):
 def test_object_out_of_reach_is_reported_unreachable(env):
     env.reset(seed=4, options={"scene": scene("mug")})
     body = env._objects[0][2]
-    env.driver._client.resetBasePositionAndOrientation(body, [0.98, 0.5, 0.045], [0, 0, 0, 1])
+    env.driver.driver._client.resetBasePositionAndOrientation(body, [0.98, 0.5, 0.045], [0, 0, 0, 1])
     env.driver.step(2)
     outcome = GraspController().execute(env, Target("mug", HAND_OVER))
     assert (outcome.success, outcome.failure) == (False, "unreachable")

@@ -16,9 +16,9 @@ import pytest
 
 from envs import wire
 from envs.driver import yaw_of
-from envs.driver_server import SafetyLimits
 from envs.layout import HAND_OVER, WORKSPACE_HIGH, WORKSPACE_LOW
 from envs.remote import RemoteDriver
+from envs.safety import SafetyLimits
 from envs.tabletop import TabletopEnv
 from pahf_robot.act.controller import GraspController
 from pahf_robot.bench.scenarios import load_benchmark
