@@ -1,7 +1,8 @@
 """Gymnasium tabletop env: a Panda, a table, named places and free-text objects from a scenario.
 
-The env owns the task (scene layout, target, success) and talks to the robot only through a
-RobotDriver, so the same env runs on the PyBullet driver now and a real or remote robot later.
+The env joins a pure PickAndPlaceTask (scene, target, success test; `envs/task.py`) to a robot it
+talks to only through a RobotDriver, so the same env runs on the PyBullet driver now and a real or
+remote robot later.
 Actions are absolute top-down end-effector targets plus a gripper command; every step applies one
 with IK and advances a fixed number of physics ticks (steps are counted, never timed).
 """
@@ -17,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.assets import asset_for, asset_kinds, catalogue, colour_for
+from envs.assets import asset_kinds, catalogue, colour_for
 from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, make_driver, yaw_of
 from envs.layout import (
     FLOOR_Z,
@@ -30,17 +31,13 @@ from envs.layout import (
     WORKSPACE_HIGH,
     WORKSPACE_LOW,
     PlaceSpec,
-    layout_places,
     object_poses,
 )
 from envs.safety import SafeDriver
-
-DEFAULT_SCENE = {"objects": ["mug", "apple", "a book about birds"], "places": ["top shelf", "recycling bin"]}
-"""Used when reset gets no scene, so `gymnasium.make` plus `check_env` work with no options."""
+from envs.task import DEFAULT_SCENE, PickAndPlaceTask
 
 CAMERA_EYE = (1.15, 0.0, 0.75)
 CAMERA_TARGET = (0.45, 0.0, 0.0)
-RESTING_SPEED = 0.05
 SPAWN_GAP = 0.0005
 
 
@@ -123,10 +120,10 @@ class TabletopEnv(gym.Env):
             high=np.array([*WORKSPACE_HIGH, math.pi, 1.0], dtype=np.float32),
         )
         self.observation_space = self._make_observation_space()
-        self._places: list[PlaceSpec] = []
+        self.task: PickAndPlaceTask | None = None
+        self._places: tuple[PlaceSpec, ...] = ()
         self._place_bodies: list[int] = []
         self._objects: list[tuple[str, str, int]] = []
-        self._target: tuple[str, str] | None = None
         self._command = np.zeros(3)
         self._velocity = np.zeros(3)
         self._yaw_command = 0.0
@@ -186,21 +183,18 @@ class TabletopEnv(gym.Env):
         unknown = set(options) - {"scene", "target"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; expected 'scene' and 'target'")
-        scene = options.get("scene") or DEFAULT_SCENE
-        names, places = self._parse_scene(scene)
-        target = self._parse_target(options.get("target"), names, [spec.name for spec in places])
-        poses = object_poses(self.np_random, len(names))
+        task = PickAndPlaceTask.from_options(options.get("scene") or DEFAULT_SCENE, options.get("target"))
+        poses = object_poses(self.np_random, len(task.objects))
 
-        if places != self._places:
+        if task.places != self._places:
             for body in self._place_bodies:
                 self.driver.remove_body(body)
-            self._place_bodies = [self._spawn_place(spec) for spec in places]
-            self._places = places
+            self._place_bodies = [self._spawn_place(spec) for spec in task.places]
+            self._places = task.places
         for _, _, body in self._objects:
             self.driver.remove_body(body)
         self._objects = []
-        for name, (x, y, yaw) in zip(names, poses, strict=True):
-            kind = asset_for(name)
+        for name, kind, (x, y, yaw) in zip(task.objects, task.kinds, poses, strict=True):
             z = TABLE_TOP + catalogue()[kind].size[2] / 2 + SPAWN_GAP
             body = self.driver.spawn_object(kind, [x, y, z], yaw, colour_for(name), name)
             self._objects.append((name, kind, body))
@@ -211,47 +205,9 @@ class TabletopEnv(gym.Env):
         self._yaw_command = yaw_of(orientation)
         self.driver.step(self.settle_steps)
         self._physics_steps = self.settle_steps
-        self._target = target
+        self.task = task
         self._deadline = time.perf_counter()
         return self._observe()
-
-    def _parse_scene(self, scene: Any) -> tuple[list[str], list[PlaceSpec]]:
-        if not isinstance(scene, dict):
-            raise ValueError(f"scene must be a dict with 'objects' and 'places', got {scene!r}")
-        unknown = set(scene) - {"objects", "places"}
-        if unknown:
-            raise ValueError(f"unknown scene keys {sorted(unknown)}; expected 'objects' and 'places'")
-        names = scene.get("objects") or []
-        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-            raise ValueError(f"scene objects must be a list of names, got {names!r}")
-        names = list(names)
-        if not names:
-            raise ValueError("the scene has no objects: give at least one name in scene['objects']")
-        if any(not name.strip() for name in names):
-            raise ValueError("object names must not be empty")
-        if len(set(names)) != len(names):
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"duplicate object names in the scene: {duplicates}")
-        if len(names) > MAX_OBJECTS:
-            raise ValueError(f"{len(names)} objects do not fit on the table: at most {MAX_OBJECTS}")
-        places = scene.get("places") or []
-        if isinstance(places, str):
-            raise ValueError(f"scene places must be a list, got {places!r}")
-        return names, layout_places(places)
-
-    @staticmethod
-    def _parse_target(target: Any, objects: list[str], places: list[str]) -> tuple[str, str] | None:
-        if target is None:
-            return None
-        if hasattr(target, "object") and hasattr(target, "place"):
-            target = {"object": target.object, "place": target.place}
-        if not isinstance(target, dict) or set(target) != {"object", "place"}:
-            raise ValueError(f"target must be {{'object': name, 'place': name}}, got {target!r}")
-        if target["object"] not in objects:
-            raise ValueError(f"unknown target object {target['object']!r}; the scene has {objects}")
-        if target["place"] not in places:
-            raise ValueError(f"unknown target place {target['place']!r}; the scene has {places}")
-        return target["object"], target["place"]
 
     def _spawn_place(self, spec: PlaceSpec) -> int:
         parts = [{"half_extents": list(part.half_extents), "offset": list(part.offset)} for part in spec.parts]
@@ -260,9 +216,9 @@ class TabletopEnv(gym.Env):
 
     def set_target(self, object_name: str, place: str) -> tuple[dict, dict]:
         """Switch the task within the current scene (ValueError for unknown names); returns (obs, info)."""
-        self._target = self._parse_target(
-            {"object": object_name, "place": place}, [n for n, _, _ in self._objects], [s.name for s in self._places]
-        )
+        if self.task is None:
+            raise RuntimeError("call reset() before set_target()")
+        self.task = self.task.with_target({"object": object_name, "place": place})
         return self._observe()
 
     # --- step ---
@@ -334,33 +290,28 @@ class TabletopEnv(gym.Env):
         }
         if self.camera:
             obs.update(self._image())
+        target = self.task.target if self.task is not None else None
         info = {
             "objects": {name: slot for slot, (name, _, _) in enumerate(self._objects)},
             "object_kinds": {name: kind for name, kind, _ in self._objects},
             "places": {spec.name: spec.as_info(i) for i, spec in enumerate(self._places)},
-            "target": None if self._target is None else {"object": self._target[0], "place": self._target[1]},
+            "target": None if target is None else {"object": target[0], "place": target[1]},
             "task_success": self._achieved(body_poses),
             "physics_steps": self._physics_steps,
         }
         return obs, info
 
     def _achieved(self, body_poses: list) -> bool:
-        """The target object rests (slow, untouched by the robot) inside its place's region."""
-        if self._target is None:
+        """The task's success test on the target object's measured state."""
+        task = self.task
+        if task is None or task.target is None:
             return False
-        object_name, place_name = self._target
-        slot = next(i for i, (name, _, _) in enumerate(self._objects) if name == object_name)
-        spec = next(s for s in self._places if s.name == place_name)
-        (x, y, z), _ = body_poses[slot]
-        size = catalogue()[self._objects[slot][1]].size
+        slot = task.target_slot
+        position, _ = body_poses[slot]
+        if not task.in_target_place(position):
+            return False  # spares the speed and contact queries
         body = self._objects[slot][2]
-        return (
-            abs(x - spec.x) <= spec.region[0]
-            and abs(y - spec.y) <= spec.region[1]
-            and spec.surface < z < spec.surface + max(size) / 2 + 0.02
-            and self.driver.body_speeds([body])[0] < RESTING_SPEED
-            and not self.driver.touches_robot(body)
-        )
+        return task.is_success(position, self.driver.body_speeds([body])[0], self.driver.touches_robot(body))
 
     def _image(self) -> dict[str, np.ndarray]:
         width, height = self.image_size
