@@ -32,12 +32,11 @@ from pahf_robot.core.types import Outcome, Target
 from pahf_robot.human.llm import LLMHuman
 from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.llm import client as client_module
+from pahf_robot.llm.cache import CACHE_ENV, ResponseCache
 from pahf_robot.llm.client import (
-    CACHE_ENV,
     LLMClient,
     LLMError,
     LLMSettings,
-    ResponseCache,
     Usage,
 )
 from tests.conftest import small_benchmark

@@ -26,12 +26,11 @@ from pahf_robot.core.types import Outcome
 from pahf_robot.human.llm import LLMHuman
 from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.llm import prompts
+from pahf_robot.llm.cache import CACHE_ENV, ResponseCache
 from pahf_robot.llm.client import (
-    CACHE_ENV,
     InvalidReply,
     LLMClient,
     LLMSettings,
-    ResponseCache,
     Usage,
 )
 from pahf_robot.run.records import EPISODES_FILE

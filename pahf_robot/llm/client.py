@@ -10,28 +10,22 @@ decides what to do when it is still invalid.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from time import sleep
 from typing import Any
 
 import openai
 
 from pahf_robot.llm import prompts
+from pahf_robot.llm.cache import ResponseCache, default_cache_path
+from pahf_robot.llm.schemas import schema_errors
 
 log = logging.getLogger(__name__)
-
-CACHE_ENV = "PAHF_ROBOT_LLM_CACHE"
-"""Overrides the cache file; tests point it at a temporary directory."""
 
 _RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
 _DIALECTS = ("json_schema", "json_object")
@@ -116,47 +110,6 @@ class LLMSettings:
                 f"OPENAI_API_KEY is not set: the LLM at {where} needs a key (any non-empty value for a local server)"
             )
         return cls(model=model, base_url=url, api_key=key)
-
-
-def default_cache_path() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "pahf-robot" / "llm" / "responses.sqlite"
-
-
-class ResponseCache:
-    """Replies by request hash in SQLite (WAL), safe for several worker processes writing at once."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, content TEXT, created REAL)"
-        )
-        self._db.commit()
-
-    @staticmethod
-    def key(model: str, messages: list[dict], schema: dict) -> str:
-        blob = json.dumps({"model": model, "messages": messages, "schema": schema}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT content FROM replies WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def put(self, key: str, model: str, content: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?)", (key, model, content, time.time()))
-            self._db.commit()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 class LLMClient:
@@ -308,41 +261,6 @@ class LLMClient:
         self._openai.close()
         if self.cache is not None:
             self.cache.close()
-
-
-def schema_errors(value: Any, schema: dict, path: str = "reply") -> list[str]:
-    """What in `value` breaks `schema`, for the subset of JSON Schema our prompts use.
-
-    Servers that ignore `response_format` return anything, so every reply is checked here.
-    """
-    if "anyOf" in schema:
-        options = [schema_errors(value, option, path) for option in schema["anyOf"]]
-        return [] if any(not o for o in options) else min(options, key=len)
-    if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(json.dumps(v) for v in schema["enum"])
-        return [f"{path}: {json.dumps(value)} is not one of {allowed}"]
-    kind = schema.get("type")
-    if kind == "null":
-        return [] if value is None else [f"{path}: expected null"]
-    if kind == "string":
-        if not isinstance(value, str):
-            return [f"{path}: expected a string"]
-        pattern = schema.get("pattern")
-        if pattern and not re.search(pattern, value):
-            return [f"{path}: {json.dumps(value)} does not match the pattern {pattern}"]
-        return []
-    if kind == "object":
-        if not isinstance(value, dict):
-            return [f"{path}: expected a JSON object"]
-        properties = schema.get("properties", {})
-        problems = [f"{path}: missing field '{k}'" for k in schema.get("required", []) if k not in value]
-        if schema.get("additionalProperties") is False:
-            problems += [f"{path}: unexpected field '{k}'" for k in value if k not in properties]
-        for k, sub in properties.items():
-            if k in value:
-                problems += schema_errors(value[k], sub, f"{path}.{k}")
-        return problems
-    return []
 
 
 def _short(error: Exception) -> str:
