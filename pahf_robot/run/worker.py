@@ -36,15 +36,14 @@ def preflight(config: RunConfig) -> None:
 
 
 def make_reasoner(config: RunConfig, embedder: Embedder) -> Reasoner:
-    if config.reasoner == "offline":
-        from pahf_robot.agent.offline import OfflineReasoner
-
-        return OfflineReasoner(embedder)
+    """The offline reasoner, or the LLM reasoner on the configured server."""
     if config.reasoner == "llm":
         from pahf_robot.agent.llm_reasoner import LLMReasoner
 
         return LLMReasoner(shared_client(config.model, config.base_url))
-    raise ValueError(f"--reasoner: unknown reasoner {config.reasoner!r} (choose from offline, llm)")
+    from pahf_robot.agent.offline import OfflineReasoner
+
+    return OfflineReasoner(embedder)
 
 
 def make_driver_for(config: RunConfig) -> RobotDriver | None:
@@ -52,25 +51,21 @@ def make_driver_for(config: RunConfig) -> RobotDriver | None:
     server is a one-line ConnectionError before any episode runs."""
     if config.driver == "local":
         return None
-    if config.driver == "remote":
-        from envs.remote import RemoteDriver
+    from envs.remote import RemoteDriver
 
-        return RemoteDriver(config.driver_host, config.driver_port)
-    raise ValueError(f"unknown --driver {config.driver!r}: expected 'local' or 'remote'")
+    return RemoteDriver(config.driver_host, config.driver_port)
 
 
 def make_executor(config: RunConfig) -> Executor:
-    """The executor a run configuration asks for."""
+    """The executor a run configuration asks for (the configuration's choices are checked already)."""
     if config.sim == "none":
         return DecisionOnlyExecutor()
-    if config.sim == "pybullet":
-        return PhysicsExecutor(
-            render_mode="human" if config.gui else None,
-            speed=config.speed,
-            record=config.record,
-            driver=make_driver_for(config),
-        )
-    raise ValueError(f"unknown --sim {config.sim!r}: expected 'pybullet' or 'none'")
+    return PhysicsExecutor(
+        render_mode="human" if config.gui else None,
+        speed=config.speed,
+        record=config.record,
+        driver=make_driver_for(config),
+    )
 
 
 def replay_config(config: RunConfig, gui: bool, speed: float, record: str | None) -> RunConfig:
