@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass
 KINDS = ("object", "place")
 """"object": which item to bring for a request; "place": where an item is put away."""
 
+STANCES = ("prefer", "avoid")
+""""prefer": the user wants `value` in this situation; "avoid": the user turned `value` down here ("not that")."""
+
 SOURCES = ("clarification", "feedback")
 """Where a preference was learned: an answer to the robot's question, or feedback after acting."""
 
@@ -30,6 +33,7 @@ class Note:
     created: float
     updated: float
     superseded_by: int | None = None
+    stance: str = "prefer"
 
     @property
     def active(self) -> bool:
@@ -49,9 +53,10 @@ class NoteDraft:
     value: str
     text: str
     source: str
+    stance: str = "prefer"
 
 
-def check_fields(user_id: str, kind: str, source: str) -> None:
+def check_fields(user_id: str, kind: str, source: str, stance: str = "prefer") -> None:
     """Reject malformed notes before they reach the database."""
     if not isinstance(user_id, str) or not user_id:
         raise ValueError("user_id must be a non-empty string")
@@ -59,3 +64,5 @@ def check_fields(user_id: str, kind: str, source: str) -> None:
         raise ValueError(f"unknown note kind {kind!r}; valid kinds: {', '.join(KINDS)}")
     if source not in SOURCES:
         raise ValueError(f"unknown note source {source!r}; valid sources: {', '.join(SOURCES)}")
+    if stance not in STANCES:
+        raise ValueError(f"unknown note stance {stance!r}; valid stances: {', '.join(STANCES)}")

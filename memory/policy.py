@@ -45,6 +45,7 @@ class Fact:
     text: str
     source: str
     explicit_correction: bool = False
+    stance: str = "prefer"
 
 
 @dataclass(frozen=True)
@@ -83,16 +84,33 @@ def decide(
     same_situation: float = SAME_SITUATION,
     well_supported: int = WELL_SUPPORTED,
 ) -> MemoryDecision:
-    """ADD, UPDATE or NONE for `fact`, given scored candidate notes (any order, any kind)."""
+    """ADD, UPDATE or NONE for `fact`, given scored candidate notes (any order, any kind).
+
+    A note about the same option decides first: the same stance confirms it, the opposite stance ("not the
+    tea" against "wants the tea") replaces it. Otherwise a preference replaces the situation's closest
+    preference, while an objection to one option leaves the preferences for others alone.
+    """
     candidates = [(note, score) for note, score in candidates_of(fact, similar) if score >= same_situation]
-    if not candidates:
+    same_option = [(note, score) for note, score in candidates if same_value(note.value, fact.value)]
+    rivals = [(note, score) for note, score in candidates if note.stance == "prefer"]
+    pool = same_option or (rivals if fact.stance == "prefer" else [])
+    if not pool:
         return MemoryDecision("ADD", None, "no note about this situation")
-    closest, score = max(candidates, key=lambda pair: (pair[1], -pair[0].id))
-    if same_value(closest.value, fact.value):
+    closest, score = max(pool, key=lambda pair: (pair[1], -pair[0].id))
+    if same_value(closest.value, fact.value) and closest.stance == fact.stance:
         return MemoryDecision("NONE", closest.id, f"already known (similarity {score:.2f})", support_delta=1)
     if closest.support >= well_supported and not fact.explicit_correction:
         return MemoryDecision("NONE", closest.id, "kept: well supported", support_delta=-1)
-    return MemoryDecision("UPDATE", closest.id, f"preference changed from {closest.value!r} to {fact.value!r}")
+    return MemoryDecision("UPDATE", closest.id, f"changed from {_said(closest.stance, closest.value)} to {_said(fact.stance, fact.value)}")
+
+
+def _said(stance: str, value: str) -> str:
+    return repr(value) if stance == "prefer" else f"not {value!r}"
+
+
+def _holds(note: Note, fact: Fact) -> bool:
+    """The note already says what the fact says: same option, same stance."""
+    return note.stance == fact.stance and same_value(note.value, fact.value)
 
 
 def candidates_of(fact: Fact, similar: list[tuple[Note, float]]) -> list[tuple[Note, float]]:
@@ -110,7 +128,7 @@ def proposed(
     if op == "ADD":
         return MemoryDecision("ADD", None, reason)
     named = next((note for note, _ in candidates_of(fact, similar) if note.id == note_id), None)
-    confirms = op == "NONE" and named is not None and same_value(named.value, fact.value)
+    confirms = op == "NONE" and named is not None and _holds(named, fact)
     return MemoryDecision(op, note_id, reason, support_delta=1 if confirms else 0)
 
 
@@ -127,14 +145,14 @@ def check_decision(
     candidates = candidates_of(fact, similar)
     if decision.op == "ADD":
         for note, score in candidates:
-            if score >= same_situation and same_value(note.value, fact.value):
+            if score >= same_situation and _holds(note, fact):
                 return f"note {note.id} already holds {note.value!r} for this situation; use NONE"
         return None
     note = next((note for note, _ in candidates if note.id == decision.note_id), None)
     if note is None:
         known = ", ".join(str(n.id) for n, _ in candidates) or "none"
         return f"{decision.op} must name an active note of kind {fact.kind!r} (ids: {known}), not {decision.note_id!r}"
-    if decision.op == "UPDATE" and same_value(note.value, fact.value):
+    if decision.op == "UPDATE" and _holds(note, fact):
         return f"note {note.id} already holds {note.value!r}; use NONE"
     if decision.op == "UPDATE" and note.support >= well_supported and not fact.explicit_correction:
         return f"note {note.id} is well supported (support {note.support}) and the fact is no explicit correction"
@@ -166,11 +184,17 @@ def apply(
         else:
             log.warning("memory decision for %s rejected (%s); the policy decides", user_id, problem)
     if decision.op == "ADD":
-        note = store.add(user_id, fact.situation, fact.kind, fact.value, fact.text, fact.source)
+        note = store.add(user_id, fact.situation, fact.kind, fact.value, fact.text, fact.source, fact.stance)
         return MemoryOp("ADD", note.id, None, note.value, decision.reason)
     if decision.op == "UPDATE":
         note = store.supersede(
-            user_id, decision.note_id, situation=fact.situation, value=fact.value, text=fact.text, source=fact.source
+            user_id,
+            decision.note_id,
+            situation=fact.situation,
+            value=fact.value,
+            text=fact.text,
+            source=fact.source,
+            stance=fact.stance,
         )
         return MemoryOp("UPDATE", note.id, decision.note_id, note.value, decision.reason)
     note = store.reinforce(user_id, decision.note_id, decision.support_delta)

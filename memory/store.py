@@ -28,9 +28,11 @@ __all__ = ["MemoryStore", "Note", "NoteDraft"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
-_NOTE_COLUMNS = "id, user_id, situation, kind, value, text, source, support, created, updated, superseded_by"
-_EDITABLE = ("situation", "kind", "value", "text", "source", "support")
+SCHEMA_VERSION = "2"
+_NOTE_COLUMNS = (
+    "id, user_id, situation, kind, value, text, source, support, created, updated, superseded_by, stance"
+)
+_EDITABLE = ("situation", "kind", "value", "text", "source", "stance", "support")
 _SQL_CHUNK = 10_000
 _SPOT_CHECKS = 16
 
@@ -48,7 +50,8 @@ CREATE TABLE IF NOT EXISTS notes (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     superseded_by INTEGER,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL,
+    stance TEXT NOT NULL DEFAULT 'prefer'
 );
 CREATE INDEX IF NOT EXISTS notes_by_user ON notes (user_id, kind, superseded_by);
 """
@@ -117,6 +120,13 @@ class MemoryStore:
                 if statement.strip():
                     db.execute(statement)
             meta = dict(db.execute("SELECT key, value FROM meta"))
+            if meta.get("schema") == "1":
+                # Schema 2 only adds the note's stance; every note of a schema-1 store is a preference.
+                columns = {row[1] for row in db.execute("PRAGMA table_info(notes)")}
+                if "stance" not in columns:
+                    db.execute("ALTER TABLE notes ADD COLUMN stance TEXT NOT NULL DEFAULT 'prefer'")
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+                meta["schema"] = SCHEMA_VERSION
             if not meta:
                 if self.embedder is None:
                     raise ValueError(f"{self.path} is not a memory store yet; creating one needs an embedder")
@@ -156,20 +166,22 @@ class MemoryStore:
 
     # -- writing ---------------------------------------------------------------------------------------
 
-    def add(self, user_id: str, situation: str, kind: str, value: str, text: str, source: str) -> Note:
+    def add(
+        self, user_id: str, situation: str, kind: str, value: str, text: str, source: str, stance: str = "prefer"
+    ) -> Note:
         """Store one new active note (support 1) and return it."""
-        check_fields(user_id, kind, source)
+        check_fields(user_id, kind, source, stance)
         vector = self._embed([situation])[0]
         now = time.time()
         with self._transaction(write=True) as db:
             cursor = db.execute(
                 "INSERT INTO notes (user_id, situation, kind, value, text, source, support, created, updated,"
-                " superseded_by, embedding) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?)",
-                (user_id, situation, kind, value, text, source, now, now, _blob(vector)),
+                " superseded_by, embedding, stance) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?, ?)",
+                (user_id, situation, kind, value, text, source, now, now, _blob(vector), stance),
             )
             note_id = cursor.lastrowid
         self._indexed(np.array([note_id]), vector[None, :])
-        return Note(note_id, user_id, situation, kind, value, text, source, 1, now, now)
+        return Note(note_id, user_id, situation, kind, value, text, source, 1, now, now, None, stance)
 
     def add_many(self, drafts: Sequence[NoteDraft], vectors: np.ndarray | None = None) -> list[int]:
         """Bulk insert in one transaction (for imports and benchmarks); returns the new ids in order.
@@ -177,7 +189,7 @@ class MemoryStore:
         `vectors` (n, dim), if given, are used instead of embedding the situations.
         """
         for draft in drafts:
-            check_fields(draft.user_id, draft.kind, draft.source)
+            check_fields(draft.user_id, draft.kind, draft.source, draft.stance)
         if not drafts:
             return []
         if vectors is None:
@@ -194,9 +206,9 @@ class MemoryStore:
             ids = np.arange(last + 1, last + 1 + len(drafts), dtype=np.int64)
             db.executemany(
                 "INSERT INTO notes (id, user_id, situation, kind, value, text, source, support, created, updated,"
-                " superseded_by, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?)",
+                " superseded_by, embedding, stance) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?, ?)",
                 (
-                    (int(i), d.user_id, d.situation, d.kind, d.value, d.text, d.source, now, now, _blob(v))
+                    (int(i), d.user_id, d.situation, d.kind, d.value, d.text, d.source, now, now, _blob(v), d.stance)
                     for i, d, v in zip(ids, drafts, vectors, strict=True)
                 ),
             )
@@ -206,7 +218,7 @@ class MemoryStore:
     def supersede(self, user_id: str, note_id: int, **changes) -> Note:
         """Replace an active note by a new one with `changes` applied; the old one stays as history.
 
-        Accepted changes: situation, kind, value, text, source, support (default 1: a fresh preference).
+        Accepted changes: situation, kind, value, text, source, stance, support (default 1: a fresh note).
         """
         unknown = set(changes) - set(_EDITABLE)
         if unknown:
@@ -218,18 +230,20 @@ class MemoryStore:
             if old.superseded_by is not None:
                 raise ValueError(f"note {note_id} of user {user_id!r} is already superseded by {old.superseded_by}")
             fields = {name: getattr(old, name) for name in _EDITABLE} | {"support": 1} | changes
-            check_fields(user_id, fields["kind"], fields["source"])
+            check_fields(user_id, fields["kind"], fields["source"], fields["stance"])
             vector = new_vector if new_vector is not None else np.frombuffer(old_blob, dtype="<f4")
-            row = (user_id, *(fields[name] for name in _EDITABLE[:-1]), int(fields["support"]), now, now)
             cursor = db.execute(
-                "INSERT INTO notes (user_id, situation, kind, value, text, source, support, created, updated,"
-                " superseded_by, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (*row, _blob(vector)),
+                "INSERT INTO notes (user_id, situation, kind, value, text, source, stance, support, created,"
+                " updated, superseded_by, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (user_id, *(fields[name] for name in _EDITABLE[:-1]), int(fields["support"]), now, now, _blob(vector)),
             )
             new_id = cursor.lastrowid
             db.execute("UPDATE notes SET superseded_by = ?, updated = ? WHERE id = ?", (new_id, now, note_id))
         self._indexed(np.array([new_id]), vector[None, :])
-        return Note(new_id, *row)
+        return Note(
+            new_id, user_id, fields["situation"], fields["kind"], fields["value"], fields["text"], fields["source"],
+            int(fields["support"]), now, now, None, fields["stance"],
+        )
 
     def reinforce(self, user_id: str, note_id: int, delta: int = 1) -> Note:
         """Add `delta` (may be negative) to an active note's support count, never below 0."""
@@ -363,7 +377,7 @@ class MemoryStore:
         ).fetchone()
         if row is None:
             raise KeyError(f"user {user_id!r} has no note {note_id}")
-        return _note(row[:11]), (row[11] if with_embedding else None)
+        return _note(row[:12]), (row[12] if with_embedding else None)
 
     def get(self, user_id: str, note_id: int) -> Note:
         """One note of this user (active or history); KeyError if the id is not this user's."""
