@@ -1,7 +1,10 @@
 """A simulated user who answers clarifying questions and gives feedback after the robot acts.
 
-Answers and corrections name the wanted option exactly as it appears in the scene, so a learner can
-ground them; a correction never names the wrongly chosen option, and an execution failure after a right
+Two ways of talking (`style`). "exact" names the wanted option exactly as the scene spells it, an answer
+key that makes any learner look good. "natural" talks like people do (see `phrasing` and the mix in
+scenarios/README.md): the name, part of it, a description, a bare "No, not that." or a reason why not;
+asked a second time within one episode, it answers precisely (the name or a part only it has).
+Either way a correction never names the wrongly chosen option, and an execution failure after a right
 choice is reported without any preference correction, so the two kinds of error stay separable.
 `noise` makes a seeded fraction of answers and corrections wrong (another scene option) or missing.
 """
@@ -14,6 +17,7 @@ import re
 from pahf_robot.bench.personas import Persona
 from pahf_robot.bench.scenarios import Scenario
 from pahf_robot.core.types import Outcome, Target
+from pahf_robot.human.phrasing import BARE_NEGATIVES, BARE_PLACE_NEGATIVES, Phrasing
 
 _BRING_ANSWERS = (
     "I'd like the {x}, please.",
@@ -71,6 +75,28 @@ _GENERIC_ITEM_REASONS = (
     "It suits how I feel right now.",
 )
 _GENERIC_PLACE_REASONS = ("That's where I always keep it.", "I like it kept there.")
+_NATURAL_THANKS = (*_THANKS, "Yep, that's the one.", "Mm, good choice, thanks.", "That works, cheers.", "Lovely.")
+_NATURAL_BRING_ANSWERS = ("{x}, please.", "I'd like {x}.", "Could I have {x}?", "{x} would be perfect right now.")
+_NATURAL_PLACE_ANSWERS = ("Please put it {x}.", "It goes {x}.", "{x}, please.", "I keep it {x}.")
+_NATURAL_BRING_CORRECTIONS = (
+    "That's not what I wanted; I'd have liked {x}.",
+    "Not quite. I wanted {x}.",
+    "Actually, I was after {x}.",
+    "Next time, {x}, please.",
+)
+_NATURAL_PLACE_CORRECTIONS = (
+    "That's not where it goes; it belongs {x}.",
+    "Not there, please. It should go {x}.",
+    "Actually, I keep it {x}.",
+    "Next time, {x}, please.",
+)
+
+STYLES = ("exact", "natural")
+ANSWER_SHARES = {"exact": 0.35, "partial": 0.35, "description": 0.30}
+"""How the natural person refers to what it wants when first asked (before fallbacks, see scenarios/README.md)."""
+FOLLOW_UP_SHARES = {"exact": 0.5, "partial": 0.5}
+CORRECTION_SHARES = {"exact": 0.2, "partial": 0.2, "description": 0.2, "bare": 0.2, "reason": 0.2}
+"""How the natural person reacts to a wrong choice: a reference to what it wanted, or only a "no"."""
 _ON_WORDS = ("shelf", "counter", "table", "zone", "sill", "desk", "tray", "rack")
 
 
@@ -90,9 +116,12 @@ def _same(a: str, b: str) -> bool:
 class SimulatedHuman:
     """Answers from a persona (or, without one, from each scenario's ground truth with generic reasons)."""
 
-    def __init__(self, persona: Persona | None, *, noise: float = 0.0, seed: int = 0):
+    def __init__(self, persona: Persona | None, *, noise: float = 0.0, seed: int = 0, style: str = "exact"):
         if not 0.0 <= noise <= 1.0:
             raise ValueError(f"noise must be within [0, 1], got {noise}")
+        if style not in STYLES:
+            raise ValueError(f"unknown style {style!r}; choose from {', '.join(STYLES)}")
+        self.style = style
         self.persona = persona
         self.noise = noise
         self.feedback_enabled = True
@@ -100,17 +129,22 @@ class SimulatedHuman:
         self.feedback_given = 0
         self.corrections_given = 0
         self._rng = random.Random(seed)
+        self._phrasing = Phrasing(self._rng)
 
     def answer(self, scenario: Scenario, question: str) -> str | None:
         """Name the wanted option of the scenario, sometimes with a reason; only what was asked."""
         wanted = self._wanted(scenario)
-        if self._noisy():
+        shares = FOLLOW_UP_SHARES if self.questions_answered else ANSWER_SHARES
+        noisy = self._noisy()
+        if noisy:
             wanted = self._other_option(scenario, exclude=(wanted,))
             if wanted is None:
                 return None
-            text = self._say_option(scenario, wanted, _BRING_ANSWERS, _PLACE_ANSWERS)
+        if self.style == "natural":
+            text = self._say_naturally(scenario, wanted, shares, _NATURAL_BRING_ANSWERS, _NATURAL_PLACE_ANSWERS)
         else:
             text = self._say_option(scenario, wanted, _BRING_ANSWERS, _PLACE_ANSWERS)
+        if not noisy:
             text = self._with_reason(text, scenario, avoid=self._options(scenario), keep=wanted)
         self.questions_answered += 1
         return text
@@ -126,7 +160,7 @@ class SimulatedHuman:
             if failure:
                 text = self._rng.choice(_FAILURE_RIGHT_CHOICE).format(f=failure)
             else:
-                text = self._rng.choice(_THANKS)
+                text = self._rng.choice(_NATURAL_THANKS if self.style == "natural" else _THANKS)
         else:
             correction = self._correction(scenario, chosen)
             if correction is None and failure is None:
@@ -155,9 +189,45 @@ class SimulatedHuman:
             if wanted is None:
                 return None
             return self._say_option(scenario, wanted, _BRING_CORRECTIONS, _PLACE_CORRECTIONS)
+        if self.style == "natural":
+            return self._natural_correction(scenario, wanted, wrong)
         text = self._say_option(scenario, wanted, _BRING_CORRECTIONS, _PLACE_CORRECTIONS)
         avoid = (*self._options(scenario), wrong)
         return self._with_reason(text, scenario, avoid=avoid, keep=wanted)
+
+    def _natural_correction(self, scenario: Scenario, wanted: str, wrong: str) -> str:
+        """A reference to what was wanted, a bare "no", or why the choice is wrong without naming the wanted."""
+        how = self._rng.choices(list(CORRECTION_SHARES), weights=list(CORRECTION_SHARES.values()))[0]
+        place = scenario.kind == "place"
+        if how == "bare":
+            return self._rng.choice(BARE_PLACE_NEGATIVES if place else BARE_NEGATIVES)
+        if how == "reason":
+            reason = self._reason(scenario)
+            if self._rng.random() < 0.5 and not any(_names(reason, o) for o in self._options(scenario)):
+                return f"No. {reason}"
+            return self._phrasing.complaint(wrong, place)
+        shares = {how: 1.0}
+        return self._say_naturally(scenario, wanted, shares, _NATURAL_BRING_CORRECTIONS, _NATURAL_PLACE_CORRECTIONS)
+
+    def _say_naturally(
+        self,
+        scenario: Scenario,
+        option: str,
+        shares: dict[str, float],
+        bring: tuple[str, ...],
+        place: tuple[str, ...],
+    ) -> str:
+        others = [o for o in self._options(scenario) if not _same(o, option)]
+        is_place = scenario.kind == "place"
+        reference = self._phrasing.refer(option, others, is_place, shares)
+        if is_place:
+            said = reference.text if reference.how == "description" else f"{_prep(option)} the {reference.text}"
+            template = self._rng.choice(place)
+        else:
+            said = reference.text if reference.how == "description" else f"the {reference.text}"
+            template = self._rng.choice(bring)
+        text = template.format(x=said)
+        return text[0].upper() + text[1:]
 
     def _noisy(self) -> bool:
         return self.noise > 0 and self._rng.random() < self.noise
