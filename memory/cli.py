@@ -62,8 +62,9 @@ def _when(timestamp: float) -> str:
 
 def _format_note(note: Note) -> str:
     status = "active" if note.active else f"superseded by #{note.superseded_by}"
+    value = f"not {note.value}" if note.stance == "avoid" else note.value
     return (
-        f"#{note.id} {note.kind}: {'not ' if note.stance == 'avoid' else ''}{note.value}  ({status}; support {note.support}; from {note.source};"
+        f"#{note.id} {note.kind}: {value}  ({status}; support {note.support}; from {note.source};"
         f" updated {_when(note.updated)})\n    {note.text}\n    situation: {note.situation}"
     )
 

@@ -101,7 +101,9 @@ def decide(
         return MemoryDecision("NONE", closest.id, f"already known (similarity {score:.2f})", support_delta=1)
     if closest.support >= well_supported and not fact.explicit_correction:
         return MemoryDecision("NONE", closest.id, "kept: well supported", support_delta=-1)
-    return MemoryDecision("UPDATE", closest.id, f"changed from {_said(closest.stance, closest.value)} to {_said(fact.stance, fact.value)}")
+    return MemoryDecision(
+        "UPDATE", closest.id, f"changed from {_said(closest.stance, closest.value)} to {_said(fact.stance, fact.value)}"
+    )
 
 
 def _said(stance: str, value: str) -> str:

@@ -29,9 +29,7 @@ __all__ = ["MemoryStore", "Note", "NoteDraft"]
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "2"
-_NOTE_COLUMNS = (
-    "id, user_id, situation, kind, value, text, source, support, created, updated, superseded_by, stance"
-)
+_NOTE_COLUMNS = "id, user_id, situation, kind, value, text, source, support, created, updated, superseded_by, stance"
 _EDITABLE = ("situation", "kind", "value", "text", "source", "stance", "support")
 _SQL_CHUNK = 10_000
 _SPOT_CHECKS = 16
@@ -241,8 +239,18 @@ class MemoryStore:
             db.execute("UPDATE notes SET superseded_by = ?, updated = ? WHERE id = ?", (new_id, now, note_id))
         self._indexed(np.array([new_id]), vector[None, :])
         return Note(
-            new_id, user_id, fields["situation"], fields["kind"], fields["value"], fields["text"], fields["source"],
-            int(fields["support"]), now, now, None, fields["stance"],
+            new_id,
+            user_id,
+            fields["situation"],
+            fields["kind"],
+            fields["value"],
+            fields["text"],
+            fields["source"],
+            int(fields["support"]),
+            now,
+            now,
+            None,
+            fields["stance"],
         )
 
     def reinforce(self, user_id: str, note_id: int, delta: int = 1) -> Note:

@@ -63,7 +63,10 @@ def _add_run_parser(subparsers) -> None:
     run.add_argument("--model", help="LLM model name for --reasoner llm / --human llm")
     run.add_argument("--base-url", help="OpenAI-compatible API base URL (default: $OPENAI_BASE_URL)")
     run.add_argument(
-        "--human", choices=choices(HumanName), help="simulated human: rule-based or LLM-backed (default: rule)"
+        "--human",
+        choices=choices(HumanName),
+        help="simulated person: talks naturally (names, parts, descriptions, bare 'no'), names options exactly, "
+        "or an LLM's wording (default: natural)",
     )
     run.add_argument("--memory-db", help="memory database file; one file per mode is derived from it")
     run.add_argument(

@@ -22,8 +22,9 @@ from pahf_robot.run.runner import RESULTS_FILE, load_run_config, run
 from tests.conftest import comparable, read_episodes, small_benchmark
 
 
-def decision_only(tmp_path: Path, **overrides) -> RunConfig:
-    options = dict(scenarios=str(small_benchmark(tmp_path / "bench")), sim="none", embedder="hashing", learning_iter=2)
+def decision_only(tmp_path: Path, per_phase: int = 6, **overrides) -> RunConfig:
+    bench = small_benchmark(tmp_path / "bench", per_phase)
+    options = dict(scenarios=str(bench), sim="none", embedder="hashing", learning_iter=2)
     options.update(overrides)
     return RunConfig(**options)
 
@@ -58,7 +59,8 @@ def test_each_mode_keeps_its_channel_rules(tmp_path):
 
 
 def test_memory_learned_in_phase_one_pays_off_in_phase_two(tmp_path):
-    results = run(decision_only(tmp_path, modes=["pahf", "no-memory"]), tmp_path / "run", progress=False)
+    # whole personas, so that every phase-2 situation was met in phase 1
+    results = run(decision_only(tmp_path, per_phase=24, modes=["pahf", "no-memory"]), tmp_path / "run", progress=False)
     modes = results["modes"]
     assert (
         modes["pahf"]["phases"]["2"]["preference_accuracy"] > modes["no-memory"]["phases"]["2"]["preference_accuracy"]

@@ -14,7 +14,6 @@ from dataclasses import replace
 
 from memory import policy
 from memory.notes import Note
-from pahf_robot.agent.grounding import situation_of
 from pahf_robot.agent.reasoning import (
     Decision,
     PreferenceSignal,
@@ -41,7 +40,7 @@ class LLMReasoner(Reasoner):
         self._usage = Usage()
 
     def situation(self, view: TaskView) -> str:
-        return situation_of(view.task)
+        return view.task
 
     def usage(self) -> dict:
         return self._usage.take()

@@ -7,16 +7,29 @@ channels alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from memory.policy import Fact, apply
+from memory.policy import WELL_SUPPORTED, Fact, apply, same_value
 from memory.store import MemoryStore
-from pahf_robot.agent.reasoning import PreferenceSignal, Reasoner, choice_kind, target_for
+from pahf_robot.agent.reasoning import (
+    PreferenceSignal,
+    Reading,
+    Reasoner,
+    Unclear,
+    choice_kind,
+    chosen_option,
+    narrowed,
+    options_of,
+    target_for,
+)
 from pahf_robot.bench.scenarios import TaskView
 from pahf_robot.core.types import Outcome, Target
 
 RETRIEVE_K = 10
+
+MAX_QUESTIONS = 2
+"""Questions per episode at most: the first one, and one follow-up when a reply leaves several options open."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,10 @@ MODES: dict[Mode, Channels] = {
 
 @dataclass
 class Turn:
-    """What happened in one episode, from the planner's side (ground truth is added by the protocol)."""
+    """What happened in one episode, from the planner's side (ground truth is added by the protocol).
+
+    `question`/`answer` are the first exchange; `follow_ups` the further ones; `questions` counts them all.
+    """
 
     decision: str
     confidence: float
@@ -52,6 +68,8 @@ class Turn:
     target: Target
     question: str | None = None
     answer: str | None = None
+    follow_ups: list[dict] = field(default_factory=list)
+    questions: int = 0
     outcome: Outcome | None = None
     feedback: str | None = None
     memory_ops: list[dict] = field(default_factory=list)
@@ -78,6 +96,8 @@ class Planner:
         notes = self._recall(view)
         may_ask = self.channels.ask and ask_human is not None
         decision = self.reasoner.decide(view, notes, may_ask=may_ask)
+        if may_ask and not decision.asks and self._doubted(view.user, decision.basis):
+            decision = replace(decision, question=self.reasoner.question(view), rationale=DOUBT)
         turn = Turn(
             decision="ask" if decision.asks else "act",
             confidence=round(decision.confidence, 4),
@@ -87,22 +107,85 @@ class Planner:
         if decision.asks:
             turn.question = decision.question
             turn.answer = ask_human(decision.question)
-            signal = self.reasoner.interpret_answer(view, decision.question, turn.answer) if turn.answer else None
-            if signal is not None:
-                turn.target = target_for(view, signal.value)
+            turn.questions = 1
+            reading = self.reasoner.interpret_answer(view, decision.question, turn.answer) if turn.answer else None
+            if isinstance(reading, Unclear):
+                reading = self._follow_up(view, turn, ask_human, reading.options)
+            if isinstance(reading, PreferenceSignal) and reading.stance == "prefer":
+                turn.target = target_for(view, reading.value)
                 if self.channels.remember_answers:
-                    turn.memory_ops.append(self._remember(view, signal, source="clarification"))
+                    turn.memory_ops.append(self._remember(view, reading, source="clarification"))
         turn.outcome = execute(turn.target)
         if give_feedback is not None and self.channels.learn_from_feedback:
             turn.feedback = give_feedback(turn.target, turn.outcome)
-            signal = (
-                self.reasoner.interpret_feedback(view, turn.target, turn.outcome, turn.feedback)
-                if turn.feedback
-                else None
-            )
-            if signal is not None:
-                turn.memory_ops.append(self._remember(view, signal, source="feedback"))
+            if turn.feedback:
+                self._learn_from_feedback(view, turn, ask_human if may_ask else None)
         return turn
+
+    def _learn_from_feedback(self, view: TaskView, turn: Turn, ask_human: Callable[[str], str | None] | None) -> None:
+        """Store what the feedback says; when it only says no, or fits several options, ask which (in budget).
+
+        A refusal is kept as "not X here", so it is used even when no follow-up is possible.
+        """
+        chosen = chosen_option(view, turn.target)
+        reading = self.reasoner.interpret_feedback(view, turn.target, turn.outcome, turn.feedback)
+        still_open: tuple[str, ...] = ()
+        if isinstance(reading, Unclear):
+            still_open = reading.options
+            if reading.rejected is not None:
+                refusal = PreferenceSignal(choice_kind(view), reading.rejected, explicit=True, stance="avoid")
+                turn.memory_ops.append(self._remember(view, refusal, source="feedback"))
+        elif isinstance(reading, PreferenceSignal):
+            turn.memory_ops.append(self._remember(view, reading, source="feedback"))
+            if reading.stance == "avoid":
+                still_open = tuple(o for o in options_of(view) if o != chosen)
+        if len(still_open) == 1:
+            only = PreferenceSignal(choice_kind(view), still_open[0], explicit=True)
+            turn.memory_ops.append(self._remember(view, only, source="feedback"))
+        elif still_open and ask_human is not None:
+            answer = self._follow_up(view, turn, ask_human, still_open, rejected=chosen)
+            if isinstance(answer, PreferenceSignal) and answer.stance == "prefer":
+                turn.memory_ops.append(self._remember(view, answer, source="clarification"))
+
+    def _follow_up(
+        self,
+        view: TaskView,
+        turn: Turn,
+        ask_human: Callable[[str], str | None],
+        options: tuple[str, ...],
+        rejected: str | None = None,
+    ) -> Reading:
+        """One more question about the options still open, if the budget allows; an unclear reply again is dropped."""
+        if turn.questions >= MAX_QUESTIONS:
+            return None
+        question = self.reasoner.follow_up(view, options, rejected)
+        answer = ask_human(question)
+        turn.questions += 1
+        turn.follow_ups.append({"question": question, "answer": answer})
+        if not answer:
+            return None
+        reading = self.reasoner.interpret_answer(narrowed(view, options), question, answer)
+        return reading if isinstance(reading, PreferenceSignal) else None
+
+    def _doubted(self, user: str, basis: tuple[int, ...]) -> bool:
+        """Beyond the paper: a correction that overturns a well-supported note says the person has changed.
+
+        The same preference is usually remembered under other wordings of the same situation too; those notes
+        are doubted (the robot asks rather than acts on them) until the person confirms or corrects them.
+        """
+        if not basis or self.memory is None:
+            return False
+        history = {note.id: note for note in self.memory.notes(user, include_superseded=True)}
+        overturned = [
+            (note, history[note.superseded_by].created)
+            for note in history.values()
+            if note.superseded_by in history and note.support >= WELL_SUPPORTED
+        ]
+        return any(
+            relied.kind == old.kind and same_value(relied.value, old.value) and relied.updated < when
+            for relied in (history[i] for i in basis if i in history)
+            for old, when in overturned
+        )
 
     def _recall(self, view: TaskView) -> list:
         if not self.channels.read:
@@ -118,6 +201,10 @@ class Planner:
             text=self.reasoner.note_text(view, signal),
             source=source,
             explicit_correction=signal.explicit,
+            stance=signal.stance,
         )
         op = apply(self.memory, view.user, fact, decider=self.reasoner.memory_decision)
-        return {"op": op.op, "value": op.value, "source": source, "reason": op.reason}
+        return {"op": op.op, "value": op.value, "stance": signal.stance, "source": source, "reason": op.reason}
+
+
+DOUBT = "this person changed a well-confirmed preference lately; asking before relying on older notes"

@@ -7,7 +7,8 @@ answer or a piece of feedback says about the user's preference. Offline and LLM 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from envs.layout import HAND_OVER
 from memory import policy
@@ -24,6 +25,8 @@ class Decision:
     question: str | None
     confidence: float
     rationale: str
+    basis: tuple[int, ...] = ()
+    """Ids of the remembered notes the choice rests on (empty for a guess)."""
 
     @property
     def asks(self) -> bool:
@@ -35,11 +38,28 @@ class PreferenceSignal:
     """A preference carried by an answer or feedback, grounded to a scene option.
 
     `explicit` marks a direct statement or correction by the user, which may overturn a well-supported note.
+    `stance` "avoid" means the user turned `value` down ("No, not that.") without saying what they wanted.
     """
 
     kind: str
     value: str
     explicit: bool
+    stance: str = "prefer"
+
+
+@dataclass(frozen=True)
+class Unclear:
+    """Words that point to more than one option ("the tea" beside two teas): worth one follow-up question.
+
+    `rejected` is the option the same words turned down, if any (a correction always rejects the choice).
+    """
+
+    options: tuple[str, ...]
+    rejected: str | None = None
+
+
+Reading = PreferenceSignal | Unclear | None
+"""What one reply says about the open choice; None when it says nothing usable."""
 
 
 def choice_kind(view: TaskView) -> str:
@@ -62,6 +82,15 @@ def chosen_option(view: TaskView, target: Target) -> str:
     return target.place if view.places else target.object
 
 
+def narrowed(view: TaskView, options: Sequence[str]) -> TaskView:
+    """The same task with only `options` open, for a follow-up question about them."""
+    return replace(view, places=tuple(options)) if view.places else replace(view, objects=tuple(options))
+
+
+def listed(options: Sequence[str]) -> str:
+    return ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else options[0]
+
+
 class Reasoner(ABC):
     """Judgements the planner needs; implementations must not touch memory or the robot."""
 
@@ -72,16 +101,16 @@ class Reasoner(ABC):
         """Choose a target from the scene and the user's retrieved notes, or a question when unsure."""
 
     @abstractmethod
-    def interpret_answer(self, view: TaskView, question: str, answer: str) -> PreferenceSignal | None:
-        """The preference an answer to `question` states, or None when it names nothing in the scene."""
+    def interpret_answer(self, view: TaskView, question: str, answer: str) -> Reading:
+        """The preference an answer to `question` states, Unclear when it fits several options, else None."""
 
     @abstractmethod
-    def interpret_feedback(
-        self, view: TaskView, executed: Target, outcome: Outcome, feedback: str
-    ) -> PreferenceSignal | None:
-        """A confirmation (same option, not explicit) or correction (other option, explicit), else None.
+    def interpret_feedback(self, view: TaskView, executed: Target, outcome: Outcome, feedback: str) -> Reading:
+        """A confirmation (same option, not explicit), a correction (other option, explicit), a refusal of the
+        executed option (stance "avoid"), Unclear when a correction fits several options, else None.
 
-        A report of a physical failure without a correction must yield None: a drop is not a preference.
+        Negative words never become a confirmation. A report of a physical failure without a correction must
+        yield None: a drop is not a preference.
         """
 
     @abstractmethod
@@ -91,6 +120,18 @@ class Reasoner(ABC):
     @abstractmethod
     def note_text(self, view: TaskView, signal: PreferenceSignal) -> str:
         """A one-sentence, human-readable summary of the preference for memory."""
+
+    def question(self, view: TaskView) -> str:
+        """A first clarifying question listing the open options."""
+        if view.places:
+            return f"Where would you like the {view.objects[0]}: {listed(options_of(view))}?"
+        return f"Which would you like: {listed(options_of(view))}?"
+
+    def follow_up(self, view: TaskView, options: Sequence[str], rejected: str | None = None) -> str:
+        """A second question when a reply left several options open (or only said no to `rejected`)."""
+        if rejected is not None:
+            return f"Sorry about the {rejected}. Which would you have preferred: {listed(options)}?"
+        return f"Sorry, which one do you mean: {listed(options)}?"
 
     def memory_decision(self, fact: policy.Fact, similar: list[tuple[Note, float]]) -> policy.MemoryDecision:
         """ADD, UPDATE or NONE for a fact just learned, given the user's scored notes about its situation.

@@ -169,11 +169,7 @@ class SimulatedHuman:
                 self.corrections_given += 1
             parts = [correction] if correction else []
             if failure:
-                said = (
-                    self._rng.choice(_FAILURE_PREFIX).format(f=failure)
-                    if parts
-                    else f"{failure.capitalize()}."
-                )
+                said = self._rng.choice(_FAILURE_PREFIX).format(f=failure) if parts else f"{failure.capitalize()}."
                 parts.append(said)
             text = " ".join(parts)
         self.feedback_given += 1
@@ -247,9 +243,7 @@ class SimulatedHuman:
             return None
         return self._rng.choice(others)
 
-    def _say_option(
-        self, scenario: Scenario, option: str, bring: tuple[str, ...], place: tuple[str, ...]
-    ) -> str:
+    def _say_option(self, scenario: Scenario, option: str, bring: tuple[str, ...], place: tuple[str, ...]) -> str:
         if scenario.kind == "place":
             template = self._rng.choice(place)
             prep = _prep(option)

@@ -23,7 +23,9 @@ LEARNING_PHASES = (1, 3)
 Sim = Literal["pybullet", "none"]
 EmbedderName = Literal["minilm", "hashing"]
 ReasonerName = Literal["offline", "llm"]
-HumanName = Literal["rule", "llm"]
+HumanName = Literal["natural", "exact", "llm"]
+"""Talks like people (default), names options exactly as the scene spells them (an answer key), or an LLM's
+wording of the exact person's meaning."""
 ExecutorName = Literal["local", "ray"]
 DriverName = Literal["local", "remote"]
 
@@ -78,9 +80,9 @@ class AgentConfig(_Part):
 
 
 class PersonConfig(_Part):
-    """The simulated person: rule-based or LLM-worded, and how often it errs."""
+    """The simulated person: how it talks, and how often it errs."""
 
-    human: HumanName = "rule"
+    human: HumanName = "natural"
     noise: float = Field(0.0, ge=0.0, le=1.0)
 
 

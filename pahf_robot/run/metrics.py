@@ -15,15 +15,24 @@ def _rate(rows: list[EpisodeRecord], holds: Callable[[EpisodeRecord], object]) -
 
 
 def phase_summary(rows: list[EpisodeRecord]) -> dict:
-    """Task success = right choice and executed; the two are also reported apart."""
+    """Task success = right choice and executed; the two are also reported apart.
+
+    Human effort = questions plus corrections per episode: an agent that asks every time makes no wrong
+    choice while learning, but it is not free. `first_pass_success` is success in the first pass only,
+    where after a preference shift the memory is confidently wrong.
+    """
+    questions = round(mean(r.questions for r in rows), 4) if rows else 0.0
+    corrections = _rate(rows, lambda r: r.correction_given)
     return {
         "episodes": len(rows),
         "success_rate": _rate(rows, lambda r: r.task_success),
         "preference_accuracy": _rate(rows, lambda r: r.preference_correct),
         "execution_success": _rate(rows, lambda r: r.execution_success),
-        "questions_per_episode": _rate(rows, lambda r: r.question),
+        "first_pass_success": _rate([r for r in rows if r.pass_index == 1], lambda r: r.task_success),
+        "questions_per_episode": questions,
         "feedback_per_episode": _rate(rows, lambda r: r.feedback_given),
-        "corrections_per_episode": _rate(rows, lambda r: r.correction_given),
+        "corrections_per_episode": corrections,
+        "human_effort_per_episode": round(questions + corrections, 4),
     }
 
 
@@ -53,6 +62,18 @@ def cumulative_errors(rows: list[EpisodeRecord]) -> list[float]:
     return [round(mean(c[i] for c in curves), 4) for i in range(length)]
 
 
+def shifted_first_pass_success(rows: list[EpisodeRecord]) -> float | None:
+    """Phase-3 success in pass 1 on the tasks whose ground truth differs from phase 1's for the same user and
+    task text: where memory is confidently wrong right after the persona shifts. None without such tasks."""
+    before = {(r.user, r.task): r.ground_truth for r in rows if r.phase == 1}
+    shifted = [
+        r
+        for r in rows
+        if r.phase == 3 and r.pass_index == 1 and before.get((r.user, r.task), r.ground_truth) != r.ground_truth
+    ]
+    return _rate(shifted, lambda r: r.task_success) if shifted else None
+
+
 def summarise(records: list[EpisodeRecord]) -> dict:
     """The `modes` block of results.json."""
     by_mode: dict[str, list[EpisodeRecord]] = defaultdict(list)
@@ -69,6 +90,7 @@ def summarise(records: list[EpisodeRecord]) -> dict:
             "acpe": {str(p): acpe(by_phase[p]) for p in (1, 3) if p in by_phase},
             "cumulative_error": curve,
             "total_cumulative_error": curve[-1] if curve else 0.0,
+            "shifted_first_pass_success": shifted_first_pass_success(rows),
         }
     return modes
 

@@ -181,6 +181,8 @@ def _record(
         target=turn.target,
         question=turn.question,
         answer=turn.answer,
+        questions=turn.questions,
+        follow_ups=turn.follow_ups,
         outcome=turn.outcome,
         feedback=turn.feedback,
         memory_ops=turn.memory_ops,

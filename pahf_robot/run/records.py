@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ class EpisodeRecord:
     correction_given: bool
     reasoner_usage: dict
     human_usage: dict | None = None
+    questions: int = 0
+    follow_ups: list[dict] = field(default_factory=list)
 
     @property
     def key(self) -> EpisodeKey:
@@ -75,7 +77,10 @@ class EpisodeRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EpisodeRecord:
-        values = {f.name: data.get(f.name) for f in fields(cls)}
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values.setdefault("human_usage", None)
+        if "questions" not in data:  # written before follow-ups existed: at most one question
+            values["questions"] = 1 if data.get("question") else 0
         values["pass_index"] = data["pass"]
         values["ground_truth"] = Target(**data["ground_truth"])
         values["target"] = Target(**data["target"])

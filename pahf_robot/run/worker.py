@@ -90,7 +90,7 @@ class Worker:
             from pahf_robot.human.llm import LLMHuman
 
             return LLMHuman(persona, shared_client(config.model, config.base_url), noise=config.noise, seed=seed)
-        return SimulatedHuman(persona, noise=config.noise, seed=seed)
+        return SimulatedHuman(persona, noise=config.noise, seed=seed, style=config.human)
 
     def run_unit(
         self, mode: str, user: str, run_dir: Path, done: set[EpisodeKey], on_record: Callable[[EpisodeRecord], None]
