@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory.embedders import Embedder
+from pahf_robot.lexicon import Lexicon
 
 _ARTICLES = {"a", "an", "the", "my", "some", "your"}
 
@@ -156,13 +157,15 @@ class Grounder:
 
     def __init__(self, embedder: Embedder, floor: float = 0.25, margin: float = 0.06):
         self.embedder = embedder
+        self.lexicon = Lexicon.load()
         self.floor = floor
         self.margin = margin
 
     # -- names against names ----------------------------------------------------------------------------
 
     def similarities(self, name: str, options: Sequence[str]) -> np.ndarray:
-        """Cosine of `name` to each option, 1 for the same name."""
+        """How well `name` stands for each option: 1 for the same name, 0 for opposites ("top" / "bottom"),
+        else the cosine, averaged with WordNet's relatedness where WordNet knows both names."""
         if not options:
             return np.zeros(0, dtype=np.float32)
         vectors = self.embedder.embed([name, *options])
@@ -171,6 +174,10 @@ class Grounder:
         for i, option in enumerate(options):
             if normalise(option) == key:
                 sims[i] = 1.0
+            elif self.lexicon.opposed(name, option):
+                sims[i] = 0.0
+            elif (related := self.lexicon.relatedness(name, option)) is not None:
+                sims[i] = (sims[i] + related) / 2
         return sims
 
     # -- words against names ----------------------------------------------------------------------------

@@ -38,14 +38,14 @@ class OfflineSettings:
     `ask_below`: ask when the closest remembered task is less similar than this (cosine).
     `min_margin`: ask when the winning option's share of the vote beats the next by less than this.
     `task_temperature`: how fast a remembered task's vote fades as it gets less similar than the closest.
-    `item_temperature`: how sharply a remembered item is aligned to the scene option it resembles most.
+    `item_floor`: least cosine for a remembered item to stand for a scene option.
     `answer_floor` / `answer_margin`: how a description in a reply is grounded (see `Grounder`).
     """
 
     ask_below: float = 0.8
     min_margin: float = 0.3
-    task_temperature: float = 0.05
-    item_temperature: float = 0.05
+    task_temperature: float = 0.01
+    item_floor: float = 0.3
     answer_floor: float = 0.25
     answer_margin: float = 0.06
 
@@ -89,7 +89,12 @@ class OfflineReasoner(Reasoner):
         )
 
     def _votes(self, view: TaskView, notes: list[tuple[Note, float]]) -> tuple[np.ndarray, float, tuple[int, ...]]:
-        """Each remembered task votes for (or against) the option its item fits, weighted by its similarity."""
+        """Each remembered task votes for (or against) the option its item stands for, by its similarity.
+
+        A remembered item stands for the scene option it fits best (names, WordNet and meaning, see
+        `Grounder.similarities`), and only when it fits that one well enough: a remembered "energy drink"
+        in a scene without one says nothing about the "warm beverage" that happens to be closest.
+        """
         options = options_of(view)
         kind = choice_kind(view)
         votes = np.zeros(len(options), dtype=np.float64)
@@ -99,11 +104,12 @@ class OfflineReasoner(Reasoner):
         closest = max(similarity for _, similarity in relevant)
         basis = []
         for note, similarity in relevant:
-            weight = float(np.exp((similarity - closest) / self.settings.task_temperature))
             fit = self.grounder.similarities(note.value, options)
-            alignment = np.exp((fit - fit.max()) / self.settings.item_temperature)
-            alignment /= alignment.sum()
-            votes += (1.0 if note.stance == "prefer" else -1.0) * weight * alignment
+            option = int(np.argmax(fit))
+            if fit[option] < self.settings.item_floor:
+                continue
+            weight = float(np.exp((similarity - closest) / self.settings.task_temperature))
+            votes[option] += (1.0 if note.stance == "prefer" else -1.0) * weight * float(fit[option])
             if weight > 0.5:
                 basis.append(note.id)
         return votes, closest, tuple(basis)

