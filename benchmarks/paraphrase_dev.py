@@ -19,11 +19,11 @@ from pathlib import Path
 
 from memory.embedders import EMBEDDERS
 from memory.store import MemoryStore
-from pahf_robot.offline_reasoner import OfflineReasoner, OfflineSettings
-from pahf_robot.planner import MODES, Planner
-from pahf_robot.reasoning import PreferenceSignal
-from pahf_robot.scenarios import TaskView
-from pahf_robot.types import Outcome
+from pahf_robot.agent.offline import OfflineReasoner, OfflineSettings
+from pahf_robot.agent.planner import MODES, Planner
+from pahf_robot.agent.reasoning import PreferenceSignal
+from pahf_robot.bench.scenarios import TaskView
+from pahf_robot.core.types import Outcome
 
 DATA = Path(__file__).with_name("paraphrase_dev.json")
 
@@ -35,7 +35,7 @@ def people(data: dict, count: int, rng: random.Random) -> list[dict]:
         situations = rng.sample(data["situations"], 8)
         items = rng.sample(data["items"], 8)
         places = rng.sample(data["places"], 8)
-        out.append({"name": f"p{n}", "rows": list(zip(situations, items, places))})
+        out.append({"name": f"p{n}", "rows": list(zip(situations, items, places, strict=True))})
     return out
 
 
@@ -56,7 +56,9 @@ def scenes(person: dict, rng: random.Random, wording: str, all_places: list[dict
             others = list(place["distractors"])
         place_options = [place[wording], *rng.sample(others, min(2, len(others)))]
         rng.shuffle(place_options)
-        view = TaskView(person["name"], f"{situation[wording][0]} Put the {obj} away.", "", (obj,), tuple(place_options))
+        view = TaskView(
+            person["name"], f"{situation[wording][0]} Put the {obj} away.", "", (obj,), tuple(place_options)
+        )
         tasks.append((view, place[wording]))
     return tasks
 

@@ -237,21 +237,9 @@ class MemoryStore:
             )
             new_id = cursor.lastrowid
             db.execute("UPDATE notes SET superseded_by = ?, updated = ? WHERE id = ?", (new_id, now, note_id))
+            note, _ = self._get(db, user_id, new_id)
         self._indexed(np.array([new_id]), vector[None, :])
-        return Note(
-            new_id,
-            user_id,
-            fields["situation"],
-            fields["kind"],
-            fields["value"],
-            fields["text"],
-            fields["source"],
-            int(fields["support"]),
-            now,
-            now,
-            None,
-            fields["stance"],
-        )
+        return note
 
     def reinforce(self, user_id: str, note_id: int, delta: int = 1) -> Note:
         """Add `delta` (may be negative) to an active note's support count, never below 0."""

@@ -17,10 +17,13 @@ def record(
     index: int = 0,
     executed: bool = True,
     question: str | None = None,
+    follow_ups: int = 0,
     feedback: str | None = None,
     reasoner_usage: dict | None = None,
+    wanted: Target | None = None,
+    task: str = "bring me something",
 ) -> EpisodeRecord:
-    wanted = Target("tea", "hand-over")
+    wanted = wanted or Target("tea", "hand-over")
     return EpisodeRecord(
         mode=mode,
         user=user,
@@ -28,14 +31,14 @@ def record(
         pass_index=pass_index,
         index=index,
         seed=1,
-        task="bring me something",
+        task=task,
         context="drowsy_morning",
         kind="bring",
         ground_truth=wanted,
         decision="ask" if question else "act",
         confidence=0.5,
         rationale="",
-        target=wanted if correct else Target("coffee", "hand-over"),
+        target=wanted if correct else Target("cola", "hand-over"),
         question=question,
         answer=None,
         outcome=Outcome(success=executed, failure=None if executed else "dropped", steps=10),
@@ -47,6 +50,8 @@ def record(
         feedback_given=feedback is not None,
         correction_given=feedback is not None and not (correct and executed),
         reasoner_usage=reasoner_usage or {},
+        questions=(1 if question else 0) + follow_ups,
+        follow_ups=[{"question": "Which one?", "answer": "The tea."}] * follow_ups,
     )
 
 
@@ -92,10 +97,44 @@ def test_phase_summary_separates_choice_from_execution():
         "success_rate": 0.25,
         "preference_accuracy": 0.5,
         "execution_success": 0.75,
+        "first_pass_success": 0.25,
         "questions_per_episode": 0.25,
         "feedback_per_episode": 0.5,
         "corrections_per_episode": 0.5,
+        "human_effort_per_episode": 0.75,
     }
+
+
+def test_questions_count_follow_ups_and_effort_adds_corrections():
+    rows = [
+        record(True, question="Which one?", follow_ups=1),  # 2 questions
+        record(False, feedback="No, not that.", follow_ups=1),  # a follow-up after a refusal, 1 correction
+        record(True, feedback="Thanks."),
+        record(True),
+    ]
+    summary = phase_summary(rows)
+    assert summary["questions_per_episode"] == 0.75
+    assert summary["corrections_per_episode"] == 0.25
+    assert summary["human_effort_per_episode"] == 1.0
+
+
+def test_first_pass_success_looks_at_pass_one_only():
+    rows = [record(False, pass_index=1), record(True, pass_index=1), record(True, pass_index=2)]
+    assert phase_summary(rows)["first_pass_success"] == 0.5
+
+
+def test_shifted_first_pass_success_scores_only_tasks_whose_answer_changed():
+    coffee, tea = Target("coffee", "hand-over"), Target("tea", "hand-over")
+    rows = [
+        record(True, phase=1, wanted=tea, task="sleepy"),
+        record(True, phase=1, wanted=tea, task="hot day"),
+        record(False, phase=3, wanted=coffee, task="sleepy"),  # shifted, wrong in pass 1
+        record(True, phase=3, pass_index=2, wanted=coffee, task="sleepy"),  # shifted, but pass 2
+        record(False, phase=3, wanted=tea, task="hot day"),  # not shifted
+    ]
+    assert summarise(rows)["pahf"]["shifted_first_pass_success"] == 0.0
+    rows[2] = record(True, phase=3, wanted=coffee, task="sleepy")
+    assert summarise(rows)["pahf"]["shifted_first_pass_success"] == 1.0
 
 
 def test_summarise_groups_by_mode_and_phase_and_reports_acpe_of_learning_phases():

