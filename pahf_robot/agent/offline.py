@@ -44,7 +44,7 @@ class OfflineSettings:
 
     ask_below: float = 0.8
     min_margin: float = 0.3
-    task_temperature: float = 0.01
+    task_temperature: float = 0.05
     item_floor: float = 0.3
     answer_floor: float = 0.25
     answer_margin: float = 0.06
