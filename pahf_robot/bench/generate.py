@@ -2,8 +2,9 @@
 
 Every persona in personas/ gets 24 scenarios per phase: per context a mix of "bring me" tasks (pick an item
 and hand it over) and "put it away" tasks (pick the context's object and choose a place). Set A (phases 1
-and 3) and set B (phases 2 and 4) describe the same situations with different sentences and rename every
-item to a near-synonym, so phase 2 measures generalisation rather than recall. Phases 3-4 use the shifted
+and 3) and set B (phases 2 and 4) describe the same situations with different sentences, rename every item
+to a synonym sharing no word with it where English has one, and every place to a paraphrase ("top shelf" ->
+"upper shelf"), so phase 2 measures generalisation rather than recall. Phases 3-4 use the shifted
 preferences. Run `python -m pahf_robot.bench.generate [--seed S] [--out DIR]`; the output is byte-identical for
 a seed.
 """
@@ -66,6 +67,8 @@ _DATA = json.loads((SCENARIOS / CATALOGUE_FILE).read_text(encoding="utf-8"))
 ITEMS: dict[str, str] = _DATA["items"]
 """Every set-A name and its set-B near-synonym."""
 PLACES: tuple[str, ...] = tuple(_DATA["places"])
+PLACES_B: dict[str, str] = _DATA["places_b"]
+"""Every place and its set-B paraphrase ("top shelf" -> "upper shelf"), so set B names no place as set A does."""
 OPPOSITE_PLACE: dict[str, str] = _DATA["opposite_place"]
 CATALOG: dict[str, ContextSpec] = {
     name: ContextSpec(name, **{k: v if isinstance(v, str) else tuple(v) for k, v in spec.items()})
@@ -101,6 +104,8 @@ def check_catalog() -> None:
             raise ValueError(f"catalog: {spec.name}: set A and set B share a cue")
         if not set(spec.places) <= set(PLACES):
             raise ValueError(f"catalog: {spec.name}: unknown place")
+    if set(PLACES_B) != set(PLACES) or set(PLACES_B.values()) & set(PLACES):
+        raise ValueError("catalog: every place needs one set-B paraphrase that is no set-A place")
 
 
 def check_persona(persona: Persona, path: Path) -> None:
@@ -156,6 +161,10 @@ def _bring_options(
     return chosen
 
 
+def _place_name(place: str, text_set: str) -> str:
+    return PLACES_B[place] if text_set == "B" else place
+
+
 def _place_options(rng: random.Random, wanted: str, context: str) -> list[str]:
     """2-4 places: the wanted one, the usual one for the context, often the wanted one's opposite."""
     spec = CATALOG[context]
@@ -197,8 +206,8 @@ def _persona_phase(persona: Persona, phase: int, seed: int) -> list[dict]:
                 scene_objects = options
             else:
                 obj = _name(rng.choice(spec.put_away), text_set)
-                places = _place_options(rng, pref.place, context)
-                location = pref.place
+                places = [_place_name(p, text_set) for p in _place_options(rng, pref.place, context)]
+                location = _place_name(pref.place, text_set)
                 request = rng.choice(REQUESTS[(text_set, kind)]).format(obj=obj)
                 scene = rng.choice(SCENE_TEXT[(text_set, kind)]).format(obj=obj, places=_listing(places))
                 scene_objects = [obj, *places]
