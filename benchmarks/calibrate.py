@@ -6,7 +6,9 @@ the closest remembered task, the vote margin, and whether the guess was right. I
 of (ask_below, min_margin), how often the robot would act and how often it would be right when it does,
 and picks the pair that asks least while acting right at least `--precision` of the time.
 It also scores how the person's first answers are grounded (right / wrong / followed up) for a grid of
-description margins. Only phase-1 scenarios are used: no test phase, no held-out data.
+description floors and margins, and picks the pair with the least 2 x wrong + followed up: a wrongly grounded
+answer costs a wrong act and a correction later, a follow-up costs one question now.
+Only phase-1 scenarios are used: no test phase, no held-out data.
 
     python benchmarks/calibrate.py [--scenarios DIR] [--precision 0.9] [--human natural]
 """
@@ -125,7 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", help="PAHF folder (default: the bundled benchmark); only phase 1 is read")
     parser.add_argument("--passes", type=int, default=3, help="passes over phase 1 (default: 3)")
-    parser.add_argument("--precision", type=float, default=0.9, help="least share of right acts (default: 0.9)")
+    parser.add_argument("--precision", type=float, default=0.95, help="least share of right acts (default: 0.95)")
     parser.add_argument("--human", default="natural", choices=["natural", "exact"], help="how the person talks")
     parser.add_argument("--embedder", default="minilm", choices=sorted(EMBEDDERS), help="sentence embedder")
     args = parser.parse_args()
@@ -134,11 +136,13 @@ def main() -> None:
     rows = decisions(benchmark, embedder, args.passes, args.human)
     best, table = fit_act(rows, args.precision)
     first = [r for r in rows if r["pass"] == 1]
+    answers = fit_answers(benchmark, embedder, args.human)
     summary = {
         "episodes": len(rows),
         "pass1_guess_accuracy": round(sum(r["right"] for r in first) / len(first), 3),
         "act_thresholds": best,
-        "answers": fit_answers(benchmark, embedder, args.human),
+        "answer_thresholds": min(answers, key=lambda a: (2 * a["wrong"] + a["followed_up"], a["wrong"])),
+        "answers": answers,
     }
     for t in table:
         print(json.dumps(t))

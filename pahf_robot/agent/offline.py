@@ -42,12 +42,12 @@ class OfflineSettings:
     `answer_floor` / `answer_margin`: how a description in a reply is grounded (see `Grounder`).
     """
 
-    ask_below: float = 0.8
+    ask_below: float = 0.5
     min_margin: float = 0.3
     task_temperature: float = 0.05
     item_floor: float = 0.3
-    answer_floor: float = 0.25
-    answer_margin: float = 0.06
+    answer_floor: float = 0.35
+    answer_margin: float = 0.04
 
 
 class OfflineReasoner(Reasoner):
