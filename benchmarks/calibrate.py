@@ -10,7 +10,7 @@ description floors and margins, and picks the pair with the least 2 x wrong + fo
 answer costs a wrong act and a correction later, a follow-up costs one question now.
 Only phase-1 scenarios are used: no test phase, no held-out data.
 
-    python benchmarks/calibrate.py [--scenarios DIR] [--precision 0.9] [--human natural]
+    python benchmarks/calibrate.py [--scenarios DIR] [--precision 0.95] [--human natural]
 """
 
 from __future__ import annotations
