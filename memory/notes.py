@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 KINDS = ("object", "place")
@@ -54,6 +55,22 @@ class NoteDraft:
     text: str
     source: str
     stance: str = "prefer"
+
+
+_ARTICLES = ("a", "an", "the", "my", "some", "your")
+
+
+def normalise(name: str) -> str:
+    """The one key names are compared by, everywhere: case, punctuation, spacing and leading articles do not
+    make a different thing, so "The Herbal tea." is "herbal tea"."""
+    words = re.findall(r"[a-z0-9']+", name.lower())
+    while words and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def same_name(a: str, b: str) -> bool:
+    return normalise(a) == normalise(b)
 
 
 def check_fields(user_id: str, kind: str, source: str, stance: str = "prefer") -> None:

@@ -9,12 +9,11 @@ Values are compared as normalised strings, never by cosine ("top shelf" and "bot
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from memory.notes import Note
+from memory.notes import Note, same_name
 
 if TYPE_CHECKING:
     from memory.store import MemoryStore
@@ -26,8 +25,6 @@ a wrong UPDATE erases a preference of a different situation, a wrong ADD only le
 WELL_SUPPORTED = 3
 """Support at which one contradicting signal no longer overturns a note (learned once, confirmed twice)."""
 
-_ARTICLES = {"a", "an", "the"}
-_TOKEN = re.compile(r"\w+")
 
 Op = Literal["ADD", "UPDATE", "NONE"]
 OPS = ("ADD", "UPDATE", "NONE")
@@ -69,13 +66,9 @@ class MemoryOp:
     reason: str = ""
 
 
-def normalise_value(value: str) -> str:
-    """Case, articles, punctuation and spacing do not make a different preference."""
-    return " ".join(token for token in _TOKEN.findall(value.lower()) if token not in _ARTICLES)
-
-
 def same_value(a: str, b: str) -> bool:
-    return normalise_value(a) == normalise_value(b)
+    """Case, leading articles, punctuation and spacing do not make a different preference."""
+    return same_name(a, b)
 
 
 def decide(

@@ -5,7 +5,7 @@ from dataclasses import asdict
 import pytest
 
 from memory.embedders import HashingEmbedder
-from memory.notes import Note
+from memory.notes import Note, normalise
 from memory.policy import (
     SAME_SITUATION,
     WELL_SUPPORTED,
@@ -15,8 +15,8 @@ from memory.policy import (
     apply,
     check_decision,
     decide,
-    normalise_value,
     proposed,
+    same_value,
 )
 from memory.store import MemoryStore
 
@@ -89,11 +89,11 @@ def test_explicit_correction_overturns_a_well_supported_note():
     [("Top Shelf", "the top shelf"), ("a  glass of water", "glass of water"), ("ice-cold water", "ice cold water")],
 )
 def test_values_are_normalised(a, b):
-    assert normalise_value(a) == normalise_value(b)
+    assert same_value(a, b) and normalise(a) == normalise(b)
 
 
 def test_normalisation_keeps_different_values_apart():
-    assert normalise_value("top shelf") != normalise_value("bottom shelf")
+    assert not same_value("top shelf", "bottom shelf")
 
 
 def test_apply_learns_confirms_drifts_and_resists_noise(tmp_path):

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory.embedders import Embedder
+from memory.notes import normalise
 from pahf_robot.agent.lexicon import Lexicon
-
-_ARTICLES = {"a", "an", "the", "my", "some", "your"}
 
 STOP_WORDS = frozenset(
     """
@@ -68,14 +67,6 @@ _CLAUSES = re.compile(r"[.!?;:]+\s*|,\s*|\s+-+\s+|\s+but\s+", re.IGNORECASE)
 
 def words_of(text: str) -> list[str]:
     return _WORD.findall(text.lower())
-
-
-def normalise(name: str) -> str:
-    """Lower-case, strip punctuation and leading articles, so "The Herbal tea." equals "herbal tea"."""
-    words = re.findall(r"[a-z0-9']+", name.lower())
-    while words and words[0] in _ARTICLES:
-        words = words[1:]
-    return " ".join(words)
 
 
 def stem(word: str) -> str:

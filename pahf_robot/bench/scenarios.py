@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.layout import HAND_OVER
+from memory.notes import same_name
 from pahf_robot.bench.personas import Persona, load_personas
 from pahf_robot.core.errors import InputError, display_path
 from pahf_robot.core.paths import PERSONAS, SCENARIOS
@@ -118,11 +119,10 @@ class _Unusable(Exception):
 
 
 def _match(name: str, options: list[str]) -> str | None:
-    """The scene's own spelling of `name`: exact, else ignoring case and surrounding spaces."""
+    """The scene's own spelling of `name`: exact, else the one `same_name` says it is."""
     if name in options:
         return name
-    key = name.strip().casefold()
-    return next((o for o in options if o.strip().casefold() == key), None)
+    return next((o for o in options if same_name(o, name)), None)
 
 
 def _check_fields(raw: Any, path: Path, position: int) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import re
 
+from memory.notes import same_name
 from pahf_robot.bench.personas import Persona
 from pahf_robot.bench.scenarios import Scenario
 from pahf_robot.core.types import Outcome, Target
@@ -109,10 +110,6 @@ def _names(text: str, option: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(option.lower())}(?!\w)", text.lower()) is not None
 
 
-def _same(a: str, b: str) -> bool:
-    return a.strip().casefold() == b.strip().casefold()
-
-
 class SimulatedHuman:
     """Answers from a persona (or, without one, from each scenario's ground truth with generic reasons)."""
 
@@ -153,7 +150,7 @@ class SimulatedHuman:
         """Thanks, a correction naming the wanted option, and/or a report of what went wrong physically."""
         if not self.feedback_enabled:
             return None
-        right = _same(chosen.object, scenario.target_object) and _same(chosen.place, scenario.target_place)
+        right = same_name(chosen.object, scenario.target_object) and same_name(chosen.place, scenario.target_place)
         failed = outcome is not None and not outcome.success
         failure = self._failure(outcome) if failed else None
         if right:
@@ -177,7 +174,7 @@ class SimulatedHuman:
 
     def _correction(self, scenario: Scenario, chosen: Target) -> str | None:
         wrong = chosen.place if scenario.kind == "place" else chosen.object
-        if scenario.kind == "bring" and _same(chosen.object, scenario.target_object):
+        if scenario.kind == "bring" and same_name(chosen.object, scenario.target_object):
             return self._rng.choice(_HAND_OVER_CORRECTIONS).format(x=scenario.target_object)
         wanted = self._wanted(scenario)
         if self._noisy():
@@ -213,7 +210,7 @@ class SimulatedHuman:
         bring: tuple[str, ...],
         place: tuple[str, ...],
     ) -> str:
-        others = [o for o in self._options(scenario) if not _same(o, option)]
+        others = [o for o in self._options(scenario) if not same_name(o, option)]
         is_place = scenario.kind == "place"
         reference = self._phrasing.refer(option, others, is_place, shares)
         if is_place:
@@ -238,7 +235,7 @@ class SimulatedHuman:
 
     def _other_option(self, scenario: Scenario, exclude: tuple[str, ...]) -> str | None:
         """A wrong option for a noisy reply; None (the reply goes missing) half the time or if none is left."""
-        others = [o for o in self._options(scenario) if not any(_same(o, e) for e in exclude)]
+        others = [o for o in self._options(scenario) if not any(same_name(o, e) for e in exclude)]
         if not others or self._rng.random() < 0.5:
             return None
         return self._rng.choice(others)
@@ -255,7 +252,7 @@ class SimulatedHuman:
         if self._rng.random() < 0.5:
             return text
         reason = self._reason(scenario)
-        if any(_names(reason, o) for o in avoid if not _same(o, keep)):
+        if any(_names(reason, o) for o in avoid if not same_name(o, keep)):
             return text
         return f"{text} {reason}"
 

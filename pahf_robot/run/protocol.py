@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Protocol
 
 from memory.embedders import Embedder
+from memory.notes import normalise
 from memory.store import MemoryStore
 from pahf_robot.act.executors import Executor
-from pahf_robot.agent.grounding import normalise
 from pahf_robot.agent.planner import MODES, Planner, Turn
 from pahf_robot.agent.reasoning import Reasoner
 from pahf_robot.bench.personas import Persona
