@@ -16,9 +16,8 @@ from pathlib import Path
 
 from memory.embedders import EMBEDDERS, make_embedder
 from memory.notes import Note
+from memory.paths import resolve_database
 from memory.store import MemoryStore
-
-DEFAULT_DB = "runs/memory.db"
 
 
 class MemoryCommandError(Exception):
@@ -27,7 +26,16 @@ class MemoryCommandError(Exception):
 
 def _add_commands(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=DEFAULT_DB, help=f"memory database file (default: {DEFAULT_DB})")
+    common.add_argument(
+        "--db",
+        required=True,
+        metavar="PATH",
+        help="a memory database, the --memory-db PATH a run was given, or a run directory (see --mode)",
+    )
+    common.add_argument(
+        "--mode",
+        help="which mode's database a run wrote: PATH's stem.MODE.db, or RUN_DIR/memory/MODE.db (default: pahf)",
+    )
     common.add_argument(
         "--embedder",
         choices=sorted(EMBEDDERS),
@@ -110,7 +118,7 @@ _HANDLERS = {"show": _show, "export": _export, "forget": _forget, "stats": _stat
 def run_memory_command(args: argparse.Namespace) -> int:
     """Run a parsed `memory` command; errors are one line on stderr and exit code 1."""
     try:
-        path = Path(args.db)
+        path = resolve_database(Path(args.db), args.mode)
         if not path.is_file():
             raise MemoryCommandError(f"no memory database at {path}")
         embedder = make_embedder(args.embedder) if args.embedder else None

@@ -58,6 +58,8 @@ class ProtocolConfig(_Part):
     scenarios: str | None = None
     seed: int = 0
     memory_db: str | None = None
+    reuse_memory: bool = False
+    """Start from what an existing --memory-db already holds; without it an existing one is refused."""
 
     @field_validator("modes", "personas", mode="before")
     @classmethod
