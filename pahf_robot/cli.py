@@ -121,7 +121,17 @@ def _add_serve_driver_parser(subparsers) -> None:
     serve.add_argument(
         "--backend", choices=sorted(DRIVERS), default="pybullet", help="driver to serve (default: pybullet)"
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1); any other address needs a token (see --token-file)",
+    )
+    serve.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="file holding the shared token clients must prove they know (default: $PAHF_DRIVER_TOKEN_FILE, "
+        "else $PAHF_DRIVER_TOKEN); never the token itself on the command line",
+    )
     serve.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: 8765)")
     serve.add_argument(
         "--gui", action="store_true", help="show the served robot in the PyBullet window (needs a display)"
@@ -173,6 +183,7 @@ def _add_serve_driver_parser(subparsers) -> None:
 def _cmd_serve_driver(args) -> int:
     import signal
 
+    from envs import wire
     from envs.driver import make_driver
     from envs.driver_server import DriverServer
     from envs.safety import SafetyLimits
@@ -185,9 +196,10 @@ def _cmd_serve_driver(args) -> int:
         max_ticks=args.max_ticks,
     )
     options = {"gui": True} if args.gui else {}
+    token = wire.token_from_env(args.token_file)
     try:
         server = DriverServer(
-            lambda: make_driver(args.backend, **options), args.host, args.port, limits, args.idle_timeout
+            lambda: make_driver(args.backend, **options), args.host, args.port, limits, args.idle_timeout, token
         )
     except RuntimeError as exc:
         raise ValueError(f"--backend {args.backend}: {exc}") from None
@@ -196,7 +208,8 @@ def _cmd_serve_driver(args) -> int:
     if not args.quiet:
         logging.getLogger("envs.driver_server").setLevel(logging.INFO)
     host, port = server.address
-    print(f"pahf-robot: serving the {args.backend} driver on {host}:{port} (Ctrl-C to stop)", flush=True)
+    locked = "; clients must hold the token" if token else ""
+    print(f"pahf-robot: serving the {args.backend} driver on {host}:{port}{locked} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     finally:
