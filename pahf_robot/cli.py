@@ -247,7 +247,7 @@ def _config_file_options(path: str) -> dict:
     return {**{name: getattr(checked, name) for name in options}, "out": out}
 
 
-RESUME_KEEPS = ("no_progress",)
+RESUME_KEEPS = ("no_progress", "reuse_memory")
 """Run options that may go with --resume: everything else is the saved run's and cannot change mid-run."""
 
 
@@ -256,13 +256,17 @@ def _run_config(args) -> tuple[RunConfig, Path, bool]:
     from pahf_robot.run.runner import load_run_config
 
     if args.resume:
-        given = [flag_of(name) for name in (*RunConfig.model_fields, "config", "out") if getattr(args, name, None)]
+        options = (*RunConfig.model_fields, "config", "out")
+        given = [flag_of(name) for name in options if name not in RESUME_KEEPS and getattr(args, name, None)]
         if given:
             raise ValueError(
                 f"--resume {args.resume}: continues the run with its saved options; drop {', '.join(given)}"
             )
         run_dir = Path(args.resume)
-        return load_run_config(run_dir), run_dir, True
+        config = load_run_config(run_dir)
+        if args.reuse_memory:  # continue even though memory holds episodes the records do not
+            config = config.model_copy(update={"reuse_memory": True})
+        return config, run_dir, True
     options = _config_file_options(args.config) if args.config else {}
     out_from_file = options.pop("out", None)
     for name in RunConfig.model_fields:

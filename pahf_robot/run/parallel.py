@@ -3,16 +3,21 @@
 Units are (mode, user) pairs: a user's phases are sequential because memory carries over, users are
 independent. Every episode has its own seed and memory records carry no database-wide ids, so the
 records equal a sequential run's. Records stream back through a queue as they happen, so `--resume`
-works as in a sequential run. A unit that fails is reported with its persona; the others go on.
+works as in a sequential run. A unit that fails is reported with its persona; the others go on. Worker
+processes and the queue's manager die with the run's process (`die_with_parent`), even when it is killed.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import queue as queue_module
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 
 from pahf_robot.run.config import RunConfig
@@ -48,10 +53,24 @@ def _drain(records, on_record: Callable[[EpisodeRecord], None], timeout: float) 
 
 
 _process_runner: UnitRunner | None = None
+_PR_SET_PDEATHSIG = 1
 
 
-def _init_process(config: RunConfig, records) -> None:
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so a killed run leaves no worker
+    writing memory behind it; elsewhere, or if the parent is already gone, exit now."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.debug("no prctl here: workers cannot be tied to their parent")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _init_process(config: RunConfig, records, parent: int) -> None:
     global _process_runner
+    die_with_parent(parent)
     _process_runner = UnitRunner(config, records)
 
 
@@ -75,10 +94,15 @@ def run_parallel(
         return _run_on_ray(config, units, run_dir, done, on_record)
     context = multiprocessing.get_context("spawn")
     failures: list[dict] = []
-    with context.Manager() as manager:
+    manager = SyncManager(ctx=context)
+    manager.start(die_with_parent, (os.getpid(),))
+    with manager:
         records = manager.Queue()
         with ProcessPoolExecutor(
-            config.worker_count(), mp_context=context, initializer=_init_process, initargs=(config, records)
+            config.worker_count(),
+            mp_context=context,
+            initializer=_init_process,
+            initargs=(config, records, os.getpid()),
         ) as pool:
             pending = {
                 pool.submit(_run_in_process, mode, user, str(run_dir), _unit_done(done, mode, user)): (mode, user)

@@ -25,7 +25,7 @@ from pahf_robot.bench.scenarios import Benchmark, Scenario
 from pahf_robot.core.types import Outcome, Target
 from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.run.config import LEARNING_PHASES, RunConfig
-from pahf_robot.run.records import EpisodeKey, EpisodeRecord
+from pahf_robot.run.records import EpisodeKey, EpisodeRecord, note_memory_written
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,8 @@ def run_user(
                     story.on_episode(episode_name(mode, user, phase, pass_index, scenario.index))
                     human = parts.person(persona, seed)
                     turn = _run_episode(planner, scenario, human, parts.executor, seed, interactive)
+                    if turn.memory_ops and store is not None:
+                        note_memory_written(run_dir, (mode, user, phase, pass_index, scenario.index))
                     story.on_end()
                     human_usage = human.usage() if config.human == "llm" else None
                     scored = _record(mode, phase, pass_index, scenario, seed, turn, reasoner.usage(), human_usage)

@@ -19,7 +19,7 @@ from pahf_robot.run.metrics import llm_totals, summarise
 from pahf_robot.run.parallel import run_parallel
 from pahf_robot.run.plots import write_plots
 from pahf_robot.run.protocol import completed_keys, count_episodes, memory_path, ordered_units, uses_memory
-from pahf_robot.run.records import EPISODES_FILE, EpisodeRecord, read_records
+from pahf_robot.run.records import EPISODES_FILE, EpisodeRecord, cut_partial_line, memory_written, read_records
 from pahf_robot.run.worker import Worker, load_run_benchmark, preflight
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,24 @@ def memory_start(config: RunConfig, run_dir: Path, resume: bool) -> str:
     )
 
 
+def check_memory_in_step(run_dir: Path, done: set, accept: bool) -> None:
+    """Refuse to resume when memory holds episodes the records do not (a kill between an episode's memory
+    write and its record, or workers that outlived their run): continuing would learn them twice."""
+    ahead = sorted(memory_written(run_dir) - done)
+    if not ahead:
+        return
+    mode, user, phase, pass_index, index = ahead[0]
+    what = (f"memory holds {len(ahead)} episode(s) missing from {EPISODES_FILE} (first: {mode} {user} phase "
+            f"{phase} pass {pass_index} scenario {index})")
+    if accept:
+        log.warning("%s: %s; continuing as asked (--reuse-memory): their notes count twice", run_dir, what)
+        return
+    raise ValueError(
+        f"--resume {run_dir}: {what}; the run was cut between a memory write and its record, so continuing "
+        "would learn them twice; start a new run, or add --reuse-memory to continue anyway"
+    )
+
+
 def write_config(config: RunConfig, run_dir: Path, start: str) -> None:
     """config.json: the options, how memory began (`memory_start`) and how often the run was resumed."""
     path = run_dir / CONFIG_FILE
@@ -107,8 +125,11 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True, resume: bool = 
     write_config(config, run_dir, start)
     log.info("run directory %s; memory starts %s", run_dir, start)
     episodes_path = run_dir / EPISODES_FILE
+    cut_partial_line(episodes_path)
     previous = read_records(episodes_path)
     done = completed_keys(previous)
+    if resume:
+        check_memory_in_step(run_dir, done, accept=config.reuse_memory)
     units = ordered_units(config, benchmark)
     users = sorted({user for _, user in units})
     total = count_episodes(config, benchmark, users)
