@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from memory.embedders import HashingEmbedder
+from memory.store import MemoryStore
+from memory.vector_index import VectorIndex
 from pahf_robot.run.records import EPISODES_FILE, MEMORY_LOG, memory_written
 from tests.conftest import comparable, read_episodes, small_benchmark
 
@@ -123,3 +128,100 @@ def test_killing_the_run_kills_its_workers(tmp_path):
     assert len(ahead) <= 2, "at most the episode each worker had in hand when the run died"
     if ahead:  # the in-hand episodes wrote memory: resume says so instead of learning them twice
         assert "memory holds" in one_error_line(cli("run", "--resume", str(run_dir), "--no-progress"))
+
+
+# --- the memory commands: forget that was killed, read-only inspection, foreign files ---
+def memory_cli(*args) -> subprocess.CompletedProcess:
+    return cli("memory", *[str(a) for a in args])
+
+
+@pytest.fixture
+def store_path(tmp_path) -> Path:
+    path = tmp_path / "memory.db"
+    with MemoryStore(path, HashingEmbedder()) as store:
+        store.add("alex", "I am sleepy", "object", "herbal tea", "Alex wants tea.\x1b[2J\x07", "clarification")
+        store.add("alex", "Put the mug away", "place", "top shelf", "Mugs go up.", "feedback")
+        store.add("bo", "I am sleepy", "object", "cola", "Bo wants cola.", "feedback")
+    return path
+
+
+def index_ids(path: Path) -> set[int]:
+    return set(VectorIndex.load(path.with_name(path.name + ".faiss"), HashingEmbedder().dim).ids().tolist())
+
+
+def test_a_forget_killed_after_its_delete_is_finished_by_the_next_one(store_path):
+    with closing(sqlite3.connect(store_path)) as db, db:
+        alex = {row[0] for row in db.execute("SELECT id FROM notes WHERE user_id = 'alex'")}
+        db.execute("DELETE FROM notes WHERE user_id = 'alex'")  # what the killed forget had committed
+    stale = store_path.with_name(store_path.name + ".faiss.k1ll3d.tmp")
+    stale.write_bytes(b"\0" * 4096)  # the copy of the index it was writing
+    assert alex <= index_ids(store_path)
+
+    again = memory_cli("forget", "--user", "alex", "--db", store_path)
+    assert "no memories of user 'alex'" in one_error_line(again)
+    assert not alex & index_ids(store_path) and len(index_ids(store_path)) == 1  # bo's note stays
+    assert not stale.exists()
+
+
+def test_inspecting_memory_writes_nothing(store_path):
+    files = sorted(store_path.parent.iterdir())
+    before = {p: p.read_bytes() for p in files}
+    for command in (["show", "--user", "alex"], ["export", "--user", "alex"], ["stats"], ["stats", "--embedder",
+                                                                                           "hashing"]):
+        assert memory_cli(*command, "--db", store_path).returncode == 0
+    assert sorted(store_path.parent.iterdir()) == files
+    assert {p: p.read_bytes() for p in files} == before
+
+
+def test_show_spells_out_control_characters(store_path):
+    shown = memory_cli("show", "--user", "alex", "--db", store_path)
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    assert "\\x1b[2J\\x07" in shown.stdout
+
+
+def test_foreign_and_newer_databases_are_refused_unchanged(store_path, tmp_path):
+    foreign = tmp_path / "photos.db"
+    with closing(sqlite3.connect(foreign)) as db, db:
+        db.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
+    newer = store_path
+    with closing(sqlite3.connect(newer)) as db, db:
+        db.execute("UPDATE meta SET value = '9' WHERE key = 'schema'")
+    for path, problem in ((foreign, "not a memory store"), (newer, "schema '9'")):
+        before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
+        for command in (["stats"], ["stats", "--embedder", "hashing"], ["forget", "--user", "alex"]):
+            line = one_error_line(memory_cli(*command, "--db", path))
+            assert str(path) in line and problem in line
+        with pytest.raises(ValueError, match=problem):
+            MemoryStore(path, HashingEmbedder())
+        assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
+
+
+def test_bad_files_are_one_line_naming_the_file(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not sqlite at all " * 200)
+    assert "junk.db" in one_error_line(memory_cli("stats", "--db", junk))
+    launch = tmp_path / "launch.yaml"
+    launch.write_bytes(b"sim: none\nmodes: [\xff\xfe]\n")
+    assert "launch.yaml" in one_error_line(cli("run", "--config", str(launch)))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text('{"modes": ["pahf"], "learning_it')
+    assert "config.json" in one_error_line(cli("run", "--resume", str(run_dir)))
+    (run_dir / "config.json").write_text('{"learning_iter": "3"}')
+    line = one_error_line(cli("run", "--resume", str(run_dir)))
+    assert "config.json" in line and "learning_iter" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--personas", "alex,alex"], "'alex' is listed twice"),
+        (["--phases", "1,1"], "1 is listed twice"),
+        (["--phases", ","], "names nothing"),
+        (["--modes", ","], "names nothing"),
+    ],
+)
+def test_lists_that_would_count_twice_or_run_nothing_are_refused(args, problem, tmp_path):
+    line = one_error_line(cli("run", "--sim", "none", *args, "--out", str(tmp_path / "never")))
+    assert problem in line and args[0] in line
+    assert not (tmp_path / "never").exists()
