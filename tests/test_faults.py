@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from memory.embedders import HashingEmbedder
+from memory.policy import Fact, MemoryDecision, apply
 from memory.store import MemoryStore
 from memory.vector_index import VectorIndex
 from pahf_robot.run.records import EPISODES_FILE, MEMORY_LOG, memory_written
@@ -225,3 +226,22 @@ def test_lists_that_would_count_twice_or_run_nothing_are_refused(args, problem, 
     line = one_error_line(cli("run", "--sim", "none", *args, "--out", str(tmp_path / "never")))
     assert problem in line and args[0] in line
     assert not (tmp_path / "never").exists()
+
+
+def test_a_forget_during_a_run_does_not_crash_its_persona(tmp_path):
+    """`memory forget` in another process lands between the policy finding a note and writing to it."""
+    path = tmp_path / "memory.db"
+    store = MemoryStore(path, HashingEmbedder())
+    fact = Fact("I am sleepy", "object", "herbal tea", "Alex wants tea.", "feedback")
+    first = apply(store, "alex", fact)
+    assert first.op == "ADD"
+
+    def forget_meanwhile(fact, similar):
+        with MemoryStore(path) as other:  # the user's `memory forget`, on its own connection
+            other.forget("alex")
+        return MemoryDecision("NONE", similar[0][0].id, "confirmed", support_delta=1)
+
+    op = apply(store, "alex", fact, decider=forget_meanwhile)
+    assert op.op == "ADD" and "gone" in op.reason
+    assert [n.value for n in store.notes("alex")] == ["herbal tea"]
+    store.close()
