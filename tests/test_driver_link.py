@@ -16,7 +16,8 @@ from envs import wire
 from envs.bullet_driver import PyBulletDriver
 from envs.driver_server import MAX_BODIES, DriverServer
 from envs.remote import RemoteDriver
-from tests.test_remote_driver import PAHF_ROBOT, RawClient, error_code
+from tests.conftest import small_benchmark
+from tests.test_remote_driver import PAHF_ROBOT, ROOT, RawClient, error_code
 
 TOKEN = "correct horse battery staple"
 
@@ -192,3 +193,24 @@ def test_a_failed_hold_is_reported_as_failed(caplog):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def test_replay_uses_the_saved_driver(tmp_path):
+    """A run over the link replays over the link (the saved host and port), or in-process with --local."""
+    bench = small_benchmark(tmp_path / "bench", per_phase=1)
+    proc, port = start_server()
+    run_dir = tmp_path / "run"
+    args = ["run", "--config", str(ROOT / "launch" / "remote.yaml"), "--driver-port", str(port), "--personas",
+            "alex", "--phases", "1", "--learning-iter", "1", "--embedder", "hashing", "--scenarios", str(bench)]
+    done = cli(*args, "--no-progress", "--out", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    again = cli("replay", str(run_dir), "--episode", "0")
+    assert again.returncode == 0, again.stderr
+    stop(proc)
+    assert proc.stderr.read().count("connected") == 2, "the run and then the replay were the server's clients"
+
+    gone = cli("replay", str(run_dir), "--episode", "0")
+    assert gone.returncode == 1 and f"127.0.0.1:{port}" in gone.stderr.strip().splitlines()[-1]
+    local = cli("replay", str(run_dir), "--episode", "0", "--local")
+    assert local.returncode == 0, local.stderr
+    assert again.stdout == local.stdout
