@@ -19,6 +19,7 @@ from memory.embedders import HashingEmbedder
 from memory.policy import Fact, MemoryDecision, apply
 from memory.store import MemoryStore
 from memory.vector_index import VectorIndex
+from pahf_robot.bench.scenarios import PHASE_FILES
 from pahf_robot.run.records import EPISODES_FILE, MEMORY_LOG, memory_written
 from tests.conftest import comparable, read_episodes, small_benchmark
 
@@ -245,3 +246,63 @@ def test_a_forget_during_a_run_does_not_crash_its_persona(tmp_path):
     assert op.op == "ADD" and "gone" in op.reason
     assert [n.value for n in store.notes("alex")] == ["herbal tea"]
     store.close()
+
+
+# --- external PAHF data: skipped scenarios said once, scenes the physics cannot build refused at load ---
+def pahf_row(index: int, user: str, objects: list[str], wanted: str, location: str = "pick-up") -> dict:
+    return {"index": index, "scene": "kitchen", "task": f"task {index}", "context": "Tired", "user": user,
+            "user_intent_object": wanted, "user_intent_location": location, "scene_objects": objects}
+
+
+def pahf_data(folder: Path, extra: list[dict]) -> Path:
+    folder.mkdir()
+    rows = [pahf_row(0, "ada", ["tea", "coffee"], "tea"), pahf_row(1, "ada", ["tea", "coffee"], "milk"),
+            pahf_row(2, "ada", ["tea", "coffee"], "juice"), *extra]
+    for name in PHASE_FILES.values():
+        (folder / name).write_text(json.dumps(rows))
+    return folder
+
+
+def test_skipped_scenarios_are_counted_once_and_listed_in_the_run_directory(tmp_path):
+    data = pahf_data(tmp_path / "data", [])
+    out = tmp_path / "run"
+    done = cli("run", "--scenarios", str(data), "--modes", "pahf,no-memory", "--workers", "2", "--sim", "none",
+               "--embedder", "hashing", "--learning-iter", "1", "--no-progress", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "skipped" in line]
+    assert len(warnings) == 1, done.stderr
+    assert "skipped 8 of 12" in warnings[0] and "original_scenarios_A.json: 2 wanted object not in the scene" in \
+        warnings[0] and "milk" not in warnings[0]
+    listed = json.loads((out / "skipped_scenarios.json").read_text())
+    assert len(listed) == 8 and {row["index"] for row in listed} == {1, 2}
+    assert "'milk'" in listed[0]["why"]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        (pahf_row(3, "ada", [f"thing {i}" for i in range(9)], "thing 0"), "9 objects"),
+        (pahf_row(3, "ada", ["cup", *[f"shelf {i}" for i in range(5)]], "cup", "shelf 0"), "5 places"),
+        (pahf_row(3, "ada", ["cup", "cup", "tray"], "cup"), "'cup' is named twice"),
+    ],
+)
+def test_scenes_the_physics_cannot_build_fail_at_load(row, problem, tmp_path):
+    data = pahf_data(tmp_path / "data", [row])
+    args = ["run", "--scenarios", str(data), "--modes", "pahf", "--embedder", "hashing", "--learning-iter", "1",
+            "--no-progress"]
+    refused = cli(*args, "--out", str(tmp_path / "never"))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    line = refused.stderr.strip().splitlines()[-1]  # after the warning about the two skipped scenarios
+    assert "original_scenarios_A.json: scenario 3: field 'scene_objects'" in line and problem in line
+    assert not (tmp_path / "never" / EPISODES_FILE).exists()
+    assert cli(*args, "--sim", "none", "--out", str(tmp_path / "decisions")).returncode == 0
+
+
+def test_scenario_files_that_break_the_json_reader_are_one_line(tmp_path):
+    data = pahf_data(tmp_path / "data", [])
+    (data / PHASE_FILES[2]).write_text("[" * 100_000 + "]" * 100_000)
+    line = one_error_line(cli("run", "--scenarios", str(data), "--sim", "none", "--out", str(tmp_path / "x")))
+    assert PHASE_FILES[2] in line and "nested too deeply" in line
+    (data / PHASE_FILES[2]).write_text('[{"index": ' + "7" * 5000 + "}]")
+    line = one_error_line(cli("run", "--scenarios", str(data), "--sim", "none", "--out", str(tmp_path / "x")))
+    assert PHASE_FILES[2] in line and "digits" in line

@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing.managers import SyncManager
 from pathlib import Path
 
+from pahf_robot.bench.scenarios import Benchmark
 from pahf_robot.run.config import RunConfig
 from pahf_robot.run.records import EpisodeKey, EpisodeRecord
 from pahf_robot.run.worker import Worker
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 class UnitRunner:
     """A Worker in a process or Ray actor whose records go to a queue the parent process drains."""
 
-    def __init__(self, config: RunConfig, sink):
-        self.worker = Worker(config)
+    def __init__(self, config: RunConfig, sink, benchmark: Benchmark | None = None):
+        self.worker = Worker(config, benchmark)
         self.sink = sink
 
     def run_unit(self, mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
@@ -68,10 +69,10 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_process(config: RunConfig, records, parent: int) -> None:
+def _init_process(config: RunConfig, records, parent: int, benchmark: Benchmark | None) -> None:
     global _process_runner
     die_with_parent(parent)
-    _process_runner = UnitRunner(config, records)
+    _process_runner = UnitRunner(config, records, benchmark)
 
 
 def _run_in_process(mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
@@ -88,10 +89,12 @@ def run_parallel(
     run_dir: Path,
     done: set[EpisodeKey],
     on_record: Callable[[EpisodeRecord], None],
+    benchmark: Benchmark | None = None,
 ) -> list[dict]:
-    """Run the units on the configured executor; returns the units that failed, with their error."""
+    """Run the units on the configured executor; returns the units that failed, with their error. Workers
+    get the parent's `benchmark` (loaded and checked once, its warnings said once) when it is given."""
     if config.executor == "ray":
-        return _run_on_ray(config, units, run_dir, done, on_record)
+        return _run_on_ray(config, units, run_dir, done, on_record, benchmark)
     context = multiprocessing.get_context("spawn")
     failures: list[dict] = []
     manager = SyncManager(ctx=context)
@@ -102,7 +105,7 @@ def run_parallel(
             config.worker_count(),
             mp_context=context,
             initializer=_init_process,
-            initargs=(config, records, os.getpid()),
+            initargs=(config, records, os.getpid(), benchmark),
         ) as pool:
             pending = {
                 pool.submit(_run_in_process, mode, user, str(run_dir), _unit_done(done, mode, user)): (mode, user)
@@ -125,6 +128,7 @@ def _run_on_ray(
     run_dir: Path,
     done: set[EpisodeKey],
     on_record: Callable[[EpisodeRecord], None],
+    benchmark: Benchmark | None = None,
 ) -> list[dict]:
     """Same sharding on Ray actors; on a cluster, the run directory must be on a shared filesystem."""
     try:
@@ -141,7 +145,7 @@ def _run_on_ray(
     try:
         records = Queue()
         actor_class = ray.remote(num_cpus=1)(UnitRunner)
-        idle = [actor_class.remote(config, records) for _ in range(workers)]
+        idle = [actor_class.remote(config, records, benchmark) for _ in range(workers)]
         todo = list(units)
         running: dict = {}
         while todo or running:
@@ -159,7 +163,7 @@ def _run_on_ray(
                     idle.append(actor)
                 except Exception as error:  # noqa: BLE001 - any worker failure is reported, not fatal
                     failures.append(_failure(mode, user, error))
-                    idle.append(actor_class.remote(config, records))
+                    idle.append(actor_class.remote(config, records, benchmark))
         _drain(records, on_record, timeout=0.5)
     finally:
         ray.shutdown()

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from envs.layout import MAX_OBJECTS, MAX_PLACES
+from pahf_robot.bench.scenarios import PHASE_FILES, Benchmark
 from pahf_robot.run.config import RunConfig, one_line
 from pahf_robot.run.metrics import llm_totals, summarise
 from pahf_robot.run.parallel import run_parallel
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
+SKIPPED_FILE = "skipped_scenarios.json"
+"""Every scenario a lenient load left out, with its file and reason (the warning only counts them)."""
 
 
 def load_run_config(run_dir: Path, flag: str = "--resume") -> RunConfig:
@@ -60,6 +64,25 @@ def run_sequential(config, benchmark, units, run_dir, done, on_record) -> list[d
     finally:
         worker.close()
     return failures
+
+
+def check_buildable(benchmark: Benchmark, config: RunConfig) -> None:
+    """Scenes the physics cannot build (more objects or places than the table holds, one name twice) are
+    refused before any episode, naming file, scenario and field, instead of failing a persona mid-run."""
+    for phase in config.phases:
+        for scenario in benchmark.scenarios.get(phase, []):
+            if config.personas and scenario.user not in config.personas:
+                continue
+            where = f"{Path(benchmark.source) / PHASE_FILES[phase]}: scenario {scenario.index}: field 'scene_objects'"
+            names = [*scenario.objects, *scenario.places]
+            twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+            if twice is not None:
+                raise ValueError(f"{where}: '{twice}' is named twice; the physics scene needs distinct names")
+            if len(scenario.objects) > MAX_OBJECTS or len(scenario.places) > MAX_PLACES:
+                raise ValueError(
+                    f"{where}: {len(scenario.objects)} objects and {len(scenario.places)} places; the table holds "
+                    f"at most {MAX_OBJECTS} objects and {MAX_PLACES} places (or run with --sim none)"
+                )
 
 
 def memory_start(config: RunConfig, run_dir: Path, resume: bool) -> str:
@@ -119,10 +142,15 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True, resume: bool = 
     """Run (or continue, with `resume`) the protocol into `run_dir`; returns the results written to results.json."""
     benchmark = load_run_benchmark(config)
     config.check_usable(benchmark)
+    if config.sim == "pybullet":
+        check_buildable(benchmark, config)
     start = memory_start(config, run_dir, resume)
     preflight(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_config(config, run_dir, start)
+    if benchmark.skipped:
+        rows = [{"file": s.file, "index": s.index, "why": s.why} for s in benchmark.skipped]
+        (run_dir / SKIPPED_FILE).write_text(json.dumps(rows, indent=1) + "\n")
     log.info("run directory %s; memory starts %s", run_dir, start)
     episodes_path = run_dir / EPISODES_FILE
     cut_partial_line(episodes_path)
@@ -147,7 +175,7 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True, resume: bool = 
             bar.update(1)
 
         if config.worker_count() > 1 or config.executor == "ray":
-            failures = run_parallel(config, units, run_dir, done, on_record)
+            failures = run_parallel(config, units, run_dir, done, on_record, benchmark)
         else:
             failures = run_sequential(config, benchmark, units, run_dir, done, on_record)
 
