@@ -19,7 +19,9 @@ from memory.embedders import HashingEmbedder
 from memory.policy import Fact, MemoryDecision, apply
 from memory.store import MemoryStore
 from memory.vector_index import VectorIndex
+from pahf_robot.bench.personas import load_persona
 from pahf_robot.bench.scenarios import PHASE_FILES
+from pahf_robot.core.errors import InputError
 from pahf_robot.run.records import EPISODES_FILE, MEMORY_LOG, memory_written
 from tests.conftest import comparable, read_episodes, small_benchmark
 
@@ -306,3 +308,35 @@ def test_scenario_files_that_break_the_json_reader_are_one_line(tmp_path):
     (data / PHASE_FILES[2]).write_text('[{"index": ' + "7" * 5000 + "}]")
     line = one_error_line(cli("run", "--scenarios", str(data), "--sim", "none", "--out", str(tmp_path / "x")))
     assert PHASE_FILES[2] in line and "digits" in line
+
+
+def test_an_empty_phase_file_is_refused_not_dropped(tmp_path):
+    data = pahf_data(tmp_path / "data", [])
+    (data / PHASE_FILES[3]).write_text("[]")
+    line = one_error_line(cli("run", "--scenarios", str(data), "--sim", "none", "--out", str(tmp_path / "x")))
+    assert PHASE_FILES[3] in line and "empty list" in line
+
+
+# --- persona files: typos, repeats, encodings and sizes ---
+ALEX = (Path(__file__).resolve().parents[1] / "personas" / "alex.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (ALEX.replace("\nshift:", "\nshfit:"), "unknown key(s) shfit"),
+        (ALEX.replace("    item: herbal tea\n", "    item: herbal tea\n    itme: tea\n"), "unknown key(s) itme"),
+        (ALEX.replace("    item: herbal tea\n", "    item: herbal tea\n    item: coffee\n"), "'item' given twice"),
+        (ALEX.replace("herbal tea", "herbal t\xe9a").encode("latin-1"), "not UTF-8"),
+        (ALEX + "#" + "x" * (2 << 20) + "\n", "at most"),
+    ],
+)
+def test_persona_files_that_would_mislead_are_refused(text, problem, tmp_path):
+    folder = tmp_path / "personas"
+    folder.mkdir()
+    path = folder / "alex.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(InputError) as refused:
+        load_persona(path)
+    assert str(refused.value).startswith(str(path)) and problem in str(refused.value)
+    assert "\n" not in str(refused.value)

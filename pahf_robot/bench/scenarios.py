@@ -200,6 +200,8 @@ def load_scenarios(
         raise InputError(path, f"invalid JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(data, list):
         raise InputError(path, f"expected a JSON list of scenarios, got {type(data).__name__}")
+    if not data:  # it would silently drop its phase
+        raise InputError(path, "no scenarios (an empty list); leave the phase out with --phases instead")
     scenarios: list[Scenario] = []
     skipped: list[Skipped] = []
     seen: set[int] = set()
