@@ -24,7 +24,8 @@ def display(xvfb) -> str:
     missing = [f"{tool} ({package})" for tool, package in (("Xvfb", "xvfb"), ("xwd", "x11-apps"))
                if shutil.which(tool) is None]
     if xvfb is None or missing:
-        why = f"no virtual display: {', '.join(missing) or 'Xvfb'} not installed; apt-get install xvfb x11-apps"
+        why = (f"no virtual display: {', '.join(missing)} not installed; apt-get install xvfb x11-apps" if missing
+               else "no virtual display: pytest-xvfb started none (--no-xvfb?)")
         if os.environ.get(REQUIRE_GUI, "") not in ("", "0"):
             pytest.fail(f"{why} (${REQUIRE_GUI} is set, so the GUI tests must run)", pytrace=False)
         pytest.skip(f"{why} (set ${REQUIRE_GUI}=1 to make this a failure)")
