@@ -15,13 +15,16 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-import pybullet as p
-import pybullet_data
-from pybullet_utils import bullet_client
 
 from envs.assets import AssetSpec, catalogue
 from envs.driver import GRIPPER_MAX_WIDTH, Pose, RobotDriver
 from envs.layout import FLOOR_Z
+from envs.quiet import silenced_c_output
+
+with silenced_c_output():  # `import pybullet` prints a build-time banner from C into the user's terminal
+    import pybullet as p
+    import pybullet_data
+    from pybullet_utils import bullet_client
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,8 @@ class PyBulletDriver(RobotDriver):
         self._arm_gain = arm_gain
         self._finger_speed = finger_speed
         self._grip_force = grip_force
-        self._client = bullet_client.BulletClient(connection_mode=p.GUI if gui else p.DIRECT)
+        with silenced_c_output():  # the GUI's OpenGL and thread chatter
+            self._client = bullet_client.BulletClient(connection_mode=p.GUI if gui else p.DIRECT)
         self._closed = False
         c = self._client
         if gui:
@@ -112,7 +116,8 @@ class PyBulletDriver(RobotDriver):
         """Headless OpenGL through the plugin shipped with pybullet; fall back to the CPU renderer."""
         plugin = importlib.util.find_spec("eglRenderer")
         if plugin is not None and plugin.origin:
-            self._plugin = self._client.loadPlugin(plugin.origin, "_eglRendererPlugin")
+            with silenced_c_output():  # the plugin reports the EGL device it picked
+                self._plugin = self._client.loadPlugin(plugin.origin, "_eglRendererPlugin")
         if self._plugin >= 0:
             self._hardware_render = True
         else:

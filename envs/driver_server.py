@@ -38,6 +38,12 @@ DRIVER_METHODS = {
 _SIGNATURES = {name: inspect.signature(getattr(RobotDriver, name)) for name in DRIVER_METHODS}
 MAX_FIXTURE_PARTS = 64
 MAX_TEXT_LINES = 64
+MAX_BODIES = 64
+"""Bodies one client may have spawned at a time (a scene has at most 8 objects and 4 places)."""
+MAX_FIXTURE_SHAPES = 64
+"""Distinct fixture shapes one client may ask for: the driver caches every shape it builds."""
+STEP_DEADLINE_FLOOR = 10.0
+"""A `step(n)` is cut short after max(this, 3 * n * physics_dt) seconds, so one call cannot freeze the server."""
 _POLL_SECONDS = 0.25
 _SEND_TIMEOUT = 10.0
 
@@ -53,9 +59,13 @@ def _invalid(message: str) -> wire.ProtocolError:
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _invalid(f"{name} must be a number, got {value!r:.50}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer such as 10**400 is beyond any float
+        raise _invalid(f"{name} is too large to be a number of metres or radians") from None
+    if not math.isfinite(number):
         raise _unsafe(f"{name} is not finite: {value}")
-    return float(value)
+    return number
 
 
 def _vector(name: str, value: Any, size: int) -> list[float]:
@@ -90,6 +100,7 @@ class SafetyGuard:
     def __init__(self, limits: SafetyLimits) -> None:
         self.limits = limits
         self.spawned: set[int] = set()
+        self.fixture_shapes: set[str] = set()
 
     def check(self, method: str, params: dict) -> None:
         """Raise ProtocolError(invalid_params | unsafe_command) for a call that must not reach the driver."""
@@ -123,12 +134,23 @@ class SafetyGuard:
             raise _invalid(f"fov={fov} is outside [1, 170] degrees")
         if not isinstance(segmentation, bool):
             raise _invalid(f"segmentation must be true or false, got {segmentation!r:.20}")
+        line = width * height * (3 + 4 + (4 if segmentation else 0)) * 4 // 3 + 4096  # rgb, depth, ids in base64
+        if line > wire.MAX_FRAME_BYTES:
+            raise _invalid(
+                f"a {width}x{height} frame would be a {line / 2**20:.1f} MB line, above the "
+                f"{wire.MAX_FRAME_BYTES >> 20} MB limit of the wire"
+            )
 
     def _check_show_text(self, lines: Any) -> None:
         if not isinstance(lines, list) or len(lines) > MAX_TEXT_LINES or not all(isinstance(t, str) for t in lines):
             raise _invalid(f"lines must be a list of at most {MAX_TEXT_LINES} strings")
 
+    def _room_for_a_body(self) -> None:
+        if len(self.spawned) >= MAX_BODIES:
+            raise _invalid(f"this client has {len(self.spawned)} bodies, the most allowed; remove some first")
+
     def _check_spawn_object(self, kind: Any, position: Any, yaw: Any, rgba: Any, label: Any) -> None:
+        self._room_for_a_body()
         if not isinstance(kind, str) or not isinstance(label, str):
             raise _invalid("kind and label must be strings")
         _vector("position", position, 3)
@@ -148,6 +170,11 @@ class SafetyGuard:
         _vector("rgba", rgba, 4)
         if not isinstance(label, str):
             raise _invalid("label must be a string")
+        self._room_for_a_body()
+        shape = repr(parts)
+        if shape not in self.fixture_shapes and len(self.fixture_shapes) >= MAX_FIXTURE_SHAPES:
+            raise _invalid(f"this client asked for {MAX_FIXTURE_SHAPES} distinct fixture shapes, the most allowed")
+        self.fixture_shapes.add(shape)
 
     def _check_remove_body(self, handle: Any) -> None:
         self._handles([handle])
@@ -176,6 +203,8 @@ class _Session:
     guard: SafetyGuard
     buffer: wire.LineBuffer = field(default_factory=wire.LineBuffer)
     greeted: bool = False
+    authed: bool = False
+    challenge: str = ""
     last_heard: float = field(default_factory=time.monotonic)
     gripper_width: float | None = None
     """The last gripper width commanded; None until the client has moved the robot."""
@@ -185,7 +214,9 @@ class DriverServer:
     """Serve the driver built by `driver_factory` on host:port (port 0 picks a free one: see `address`).
 
     The driver is built once, here, so a broken backend fails before anyone connects, and it is closed by
-    `close`. `serve_forever` returns after `stop` (safe to call from a signal handler).
+    `close`. `serve_forever` returns after `stop` (safe to call from a signal handler; a long `step` checks
+    for it between ticks). With a `token`, every client must answer an HMAC challenge first (`envs.wire`);
+    binding anything but a loopback address without one is refused (ValueError) before the driver is built.
     """
 
     def __init__(
@@ -195,9 +226,16 @@ class DriverServer:
         port: int = 8765,
         limits: SafetyLimits | None = None,
         idle_timeout: float = 5.0,
+        token: str | None = None,
     ) -> None:
         if idle_timeout <= 0:
             raise ValueError(f"idle_timeout must be positive, got {idle_timeout}")
+        if token is None and not wire.is_loopback(host):
+            raise ValueError(
+                f"--host {host}: serving beyond this machine needs a shared token; set ${wire.TOKEN_ENV} or "
+                f"${wire.TOKEN_FILE_ENV} (at least {wire.MIN_TOKEN_CHARS} characters), or serve on 127.0.0.1"
+            )
+        self._token = token
         self.limits = limits or SafetyLimits()
         self.idle_timeout = idle_timeout
         self.driver = SafeDriver(driver_factory(), self.limits)
@@ -271,18 +309,20 @@ class DriverServer:
         if not data:
             self._end(session, "disconnected", lost=True)
             return
-        session.last_heard = time.monotonic()
         try:
             lines = session.buffer.feed(data)
         except wire.ProtocolError as exc:
             self._send_quietly(session.sock, wire.error(None, exc.code, exc.message))
             self._end(session, exc.message, lost=True)
             return
+        if lines:  # only whole frames count as being heard: a byte now and then does not keep the slot
+            session.last_heard = time.monotonic()
         for line in lines:
             if self._session is not session:
                 return
             self._handle(session, line)
-        session.last_heard = time.monotonic()  # time spent serving a long `step` is not the client's silence
+        if lines:
+            session.last_heard = time.monotonic()  # time spent serving a long `step` is not the client's silence
 
     def _handle(self, session: _Session, line: bytes) -> None:
         request_id = None
@@ -291,7 +331,16 @@ class DriverServer:
             if not session.greeted:
                 wire.check_hello(frame)
                 session.greeted = True
-                self._send(session, {**wire.hello(), **self._greeting()})
+                if self._token is None:
+                    session.authed = True
+                    self._send(session, {**wire.hello(), **self._greeting()})
+                else:
+                    session.challenge = wire.new_challenge()
+                    challenge = {"auth": wire.AUTH_SCHEME, "challenge": session.challenge}
+                    self._send(session, {**wire.hello(), **challenge})
+                return
+            if not session.authed:
+                self._authenticate(session, frame)
                 return
             request_id, method, params = wire.parse_request(frame)
             if method == "close":
@@ -308,6 +357,18 @@ class DriverServer:
         except Exception as exc:  # a bug in one request must not take the server down
             log.exception("%s: internal error", session.peer)
             self._send(session, wire.error(request_id, wire.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"))
+
+    def _authenticate(self, session: _Session, frame: dict) -> None:
+        """The client's answer to the challenge: the greeting if it holds the token, else one error line and out."""
+        try:
+            wire.check_auth(frame, self._token or "", session.challenge)
+        except wire.ProtocolError as exc:
+            log.warning("refused %s: %s", session.peer, exc.message)
+            self._send(session, wire.error(None, exc.code, exc.message))
+            self._end(session, "was not authorized", lost=False)
+            return
+        session.authed = True
+        self._send(session, {"auth": "ok", **self._greeting()})
 
     def _greeting(self) -> dict:
         return {
@@ -327,7 +388,7 @@ class DriverServer:
         guard = session.guard
         guard.check(method, params)
         try:
-            value = getattr(self.driver, method)(**params)
+            value = self._step(params.get("n", 1)) if method == "step" else getattr(self.driver, method)(**params)
         except UnsafeCommand as exc:
             raise wire.ProtocolError(wire.UNSAFE_COMMAND, str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a driver failure is the client's answer, not the server's end
@@ -342,9 +403,26 @@ class DriverServer:
             return None  # the wire answers a motion command with null
         return value
 
+    def _step(self, n: int) -> None:
+        """`step(n)` a tick at a time, so a stop (SIGTERM, Ctrl-C) or the deadline cuts it short; the arm keeps
+        its last command either way."""
+        if not 0 <= n <= self.limits.max_ticks:
+            raise UnsafeCommand(f"n={n} is outside [0, {self.limits.max_ticks}]")
+        deadline = time.monotonic() + max(STEP_DEADLINE_FLOOR, 3 * n * self.driver.physics_dt)
+        for done in range(n):
+            if self._stopping:
+                raise RuntimeError(f"the server is stopping; stepped {done} of {n} ticks")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"deadline passed after {done} of {n} ticks (the world is too heavy to simulate)")
+            self.driver.step(1)
+
     def _send(self, session: _Session, frame: dict) -> None:
+        data = wire.encode(frame)
+        if len(data) > wire.MAX_FRAME_BYTES:  # never send what the other side must refuse
+            message = f"the answer would be a {len(data) / 2**20:.1f} MB line, above the wire's limit"
+            data = wire.encode(wire.error(frame.get("id"), wire.FRAME_TOO_LARGE, message))
         try:
-            session.sock.sendall(wire.encode(frame))
+            session.sock.sendall(data)
         except OSError as exc:
             self._end(session, f"cannot send: {exc}", lost=True)
 
@@ -368,17 +446,21 @@ class DriverServer:
                 self.driver.remove_body(handle)
             except Exception as exc:  # noqa: BLE001 - one stuck body must not keep the next client out
                 log.warning("could not remove body %d of %s: %s", handle, session.peer, exc)
-        if lost and held:
+        if lost and held == "held":
             log.warning("client %s %s mid-session: robot stopped, holding its pose", session.peer, why)
+        elif held == "failed":
+            log.error("client %s %s; the arm may still be moving: the hold command failed", session.peer, why)
         else:
             log.info("client %s %s", session.peer, why)
 
-    def _hold(self, session: _Session) -> bool:
-        """Command the pose the arm is at now and keep the grip, so the arm stops where it is, still holding."""
+    def _hold(self, session: _Session) -> str:
+        """Command the pose the arm is at now and keep the grip, so the arm stops where it is, still holding.
+        Returns "held", "idle" (the client never moved the arm) or "failed" (the driver raised)."""
         if session.gripper_width is None:
-            return False
+            return "idle"
         try:
             self.driver.hold(session.gripper_width)
         except Exception as exc:  # noqa: BLE001 - logged loudly; the server itself must stay up
             log.error("could not hold the arm after %s left: %s", session.peer, exc)
-        return True
+            return "failed"
+        return "held"

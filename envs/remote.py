@@ -29,9 +29,13 @@ class RemoteDriver(RobotDriver):
 
     Args:
         timeout: seconds to wait for the connection and for each answer.
+        token: the shared token of a server that asks for one (default: $PAHF_DRIVER_TOKEN_FILE's content,
+            else $PAHF_DRIVER_TOKEN); it never travels, only an HMAC of the server's challenge does.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8765, timeout: float = 30.0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 8765, timeout: float = 30.0, token: str | None = None
+    ) -> None:
         self.host, self.port = host, port
         self._where = f"{host}:{port}"
         self._lock = threading.Lock()
@@ -53,7 +57,9 @@ class RemoteDriver(RobotDriver):
             if "error" in greeting:
                 wire.parse_response(greeting, -1)
             wire.check_hello(greeting)
-        except (wire.DriverError, wire.ProtocolError, ConnectionError) as exc:
+            if "challenge" in greeting:
+                greeting = {**greeting, **self._answer(str(greeting["challenge"]), token)}
+        except (wire.DriverError, wire.ProtocolError, ConnectionError, ValueError) as exc:
             self._sock.close()
             raise ConnectionError(f"driver server at {self._where} refused the connection: {exc}") from None
         self.physics_dt = float(greeting["physics_dt"])
@@ -64,6 +70,19 @@ class RemoteDriver(RobotDriver):
             target=self._beat, args=(float(greeting["idle_timeout"]) / 4,), name="driver-heartbeat", daemon=True
         )
         self._heartbeat.start()
+
+    def _answer(self, challenge: str, token: str | None) -> dict:
+        """Prove we hold the server's token: send the HMAC of its challenge, return its greeting."""
+        token = token if token is not None else wire.token_from_env()
+        if token is None:
+            raise ConnectionError(
+                f"the server needs a token; set ${wire.TOKEN_ENV} or ${wire.TOKEN_FILE_ENV} to the server's"
+            )
+        self._sock.sendall(wire.encode({"auth": wire.sign(token, challenge)}))
+        answer = self._read_frame()
+        if "error" in answer:
+            wire.parse_response(answer, -1)
+        return answer
 
     # --- transport ---
     def _read_frame(self) -> dict:

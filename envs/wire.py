@@ -19,7 +19,13 @@ numpy arrays (camera frames) travel as {"__ndarray__": {"dtype", "shape", "data"
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import ipaddress
 import json
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +45,12 @@ INTERNAL_ERROR = "internal_error"
 HANDSHAKE = "handshake"
 BUSY = "busy"
 FRAME_TOO_LARGE = "frame_too_large"
+UNAUTHORIZED = "unauthorized"
+
+TOKEN_ENV = "PAHF_DRIVER_TOKEN"
+TOKEN_FILE_ENV = "PAHF_DRIVER_TOKEN_FILE"
+MIN_TOKEN_CHARS = 16
+AUTH_SCHEME = "hmac-sha256"
 
 
 class ProtocolError(Exception):
@@ -118,6 +130,57 @@ def check_hello(frame: dict) -> None:
         raise ProtocolError(
             HANDSHAKE, f"protocol version {frame.get('version')!r} is not supported (this side speaks {VERSION})"
         )
+
+
+def token_from_env(token_file: str | None = None) -> str | None:
+    """The shared driver token: `token_file`, else $PAHF_DRIVER_TOKEN_FILE, else $PAHF_DRIVER_TOKEN; None if
+    none is set. Never a command-line value (it would show in `ps`). ValueError (one line) for a token file
+    that cannot be read or a token shorter than MIN_TOKEN_CHARS."""
+    path = token_file or os.environ.get(TOKEN_FILE_ENV)
+    if path:
+        try:
+            token = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise ValueError(f"{path}: cannot read the driver token ({why})") from None
+        where = path
+    else:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        where = f"${TOKEN_ENV}"
+        if not token:
+            return None
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(f"{where}: the driver token has {len(token)} characters; use at least {MIN_TOKEN_CHARS}")
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server on this machine."""
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def new_challenge() -> str:
+    return secrets.token_hex(32)
+
+
+def sign(token: str, challenge: str) -> str:
+    """The answer to a server's challenge: HMAC-SHA256 of the challenge under the shared token, in hex."""
+    return hmac.new(token.encode(), f"{MAGIC}/{VERSION}/{challenge}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_auth(frame: dict, token: str, challenge: str) -> None:
+    """Accept the client's answer to `challenge` or raise ProtocolError(unauthorized)."""
+    answer = frame.get("auth")
+    if not isinstance(answer, str):
+        raise ProtocolError(UNAUTHORIZED, f"this server needs a token: answer the challenge with {{\"auth\": HMAC}} "
+                            f"(set ${TOKEN_ENV} on the client)")
+    if not hmac.compare_digest(answer.encode(), sign(token, challenge).encode()):
+        raise ProtocolError(UNAUTHORIZED, "wrong token: the answer to the challenge does not match")
 
 
 def request(request_id: int, method: str, params: dict) -> dict:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 from memory.embedders import EMBEDDERS, make_embedder
 from memory.notes import Note
+from memory.paths import resolve_database
 from memory.store import MemoryStore
-
-DEFAULT_DB = "runs/memory.db"
 
 
 class MemoryCommandError(Exception):
@@ -27,7 +26,16 @@ class MemoryCommandError(Exception):
 
 def _add_commands(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=DEFAULT_DB, help=f"memory database file (default: {DEFAULT_DB})")
+    common.add_argument(
+        "--db",
+        required=True,
+        metavar="PATH",
+        help="a memory database, the --memory-db PATH a run was given, or a run directory (see --mode)",
+    )
+    common.add_argument(
+        "--mode",
+        help="which mode's database a run wrote: PATH's stem.MODE.db, or RUN_DIR/memory/MODE.db (default: pahf)",
+    )
     common.add_argument(
         "--embedder",
         choices=sorted(EMBEDDERS),
@@ -60,12 +68,17 @@ def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
+def _printable(text: str) -> str:
+    """Text from a note as a terminal may show it: control characters (escape sequences) spelled out."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _format_note(note: Note) -> str:
     status = "active" if note.active else f"superseded by #{note.superseded_by}"
     value = f"not {note.value}" if note.stance == "avoid" else note.value
     return (
-        f"#{note.id} {note.kind}: {value}  ({status}; support {note.support}; from {note.source};"
-        f" updated {_when(note.updated)})\n    {note.text}\n    situation: {note.situation}"
+        f"#{note.id} {note.kind}: {_printable(value)}  ({status}; support {note.support}; from {note.source};"
+        f" updated {_when(note.updated)})\n    {_printable(note.text)}\n    situation: {_printable(note.situation)}"
     )
 
 
@@ -73,7 +86,7 @@ def _show(store: MemoryStore, args: argparse.Namespace) -> int:
     notes = store.notes(args.user, include_superseded=True)
     active = [note for note in notes if note.active]
     history = [note for note in notes if not note.active]
-    print(f"{args.user}: {len(active)} active notes, {len(history)} superseded ({store.path})")
+    print(f"{_printable(args.user)}: {len(active)} active notes, {len(history)} superseded ({store.path})")
     for note in active:
         print(_format_note(note))
     if history:
@@ -94,8 +107,10 @@ def _export(store: MemoryStore, args: argparse.Namespace) -> int:
 
 
 def _forget(store: MemoryStore, args: argparse.Namespace) -> int:
-    count = store.forget(args.user)
-    print(f"forgot {count} notes of {args.user} ({store.path})")
+    count = store.forget(args.user)  # scrubs the index file even when SQLite holds nothing (a killed forget)
+    if count == 0:
+        raise MemoryCommandError(f"no memories of user {args.user!r} in {store.path} (its index holds none either)")
+    print(f"forgot {count} notes of {_printable(args.user)} ({store.path}); its index holds none of them")
     return 0
 
 
@@ -109,18 +124,23 @@ _HANDLERS = {"show": _show, "export": _export, "forget": _forget, "stats": _stat
 
 def run_memory_command(args: argparse.Namespace) -> int:
     """Run a parsed `memory` command; errors are one line on stderr and exit code 1."""
+    path = resolve_database(Path(args.db), args.mode)
     try:
-        path = Path(args.db)
         if not path.is_file():
             raise MemoryCommandError(f"no memory database at {path}")
         embedder = make_embedder(args.embedder) if args.embedder else None
-        with MemoryStore(path, embedder) as store:
+        writes = args.memory_command == "forget"
+        with MemoryStore(path, embedder, read_only=not writes) as store:
             user = getattr(args, "user", None)
-            if user is not None and not store.has_user(user):
+            if user is not None and not writes and not store.has_user(user):
                 raise MemoryCommandError(f"no memories of user {user!r} in {path}")
             return _HANDLERS[args.memory_command](store, args)
-    except (MemoryCommandError, ValueError, OSError, sqlite3.Error) as exc:
+    except MemoryCommandError as exc:
         print(f"pahf-robot memory: error: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError, sqlite3.Error) as exc:
+        where = "" if str(path) in str(exc) else f"{path}: "
+        print(f"pahf-robot memory: error: {where}{exc}", file=sys.stderr)
         return 1
 
 

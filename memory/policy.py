@@ -178,6 +178,14 @@ def apply(
             decision = proposal
         else:
             log.warning("memory decision for %s rejected (%s); the policy decides", user_id, problem)
+    try:
+        return _carry_out(store, user_id, fact, decision)
+    except KeyError as gone:  # the note went away since it was found: `memory forget` ran meanwhile
+        log.warning("%s; the fact is added as a new note", gone.args[0] if gone.args else gone)
+        return _carry_out(store, user_id, fact, MemoryDecision("ADD", None, f"{decision.reason}; that note was gone"))
+
+
+def _carry_out(store: MemoryStore, user_id: str, fact: Fact, decision: MemoryDecision) -> MemoryOp:
     if decision.op == "ADD":
         note = store.add(user_id, fact.situation, fact.kind, fact.value, fact.text, fact.source, fact.stance)
         return MemoryOp("ADD", note.id, None, note.value, decision.reason)

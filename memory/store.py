@@ -22,37 +22,17 @@ import numpy as np
 
 from memory.embedders import Embedder
 from memory.notes import KINDS, Note, NoteDraft, check_fields
+from memory.schema import SCHEMA, SCHEMA_VERSION, existing_meta
 from memory.vector_index import CorruptIndexError, IndexDimensionError, VectorIndex
 
 __all__ = ["MemoryStore", "Note", "NoteDraft"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
 _NOTE_COLUMNS = "id, user_id, situation, kind, value, text, source, support, created, updated, superseded_by, stance"
 _EDITABLE = ("situation", "kind", "value", "text", "source", "stance", "support")
 _SQL_CHUNK = 10_000
 _SPOT_CHECKS = 16
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS notes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id TEXT NOT NULL,
-    situation TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    value TEXT NOT NULL,
-    text TEXT NOT NULL,
-    source TEXT NOT NULL,
-    support INTEGER NOT NULL,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    superseded_by INTEGER,
-    embedding BLOB NOT NULL,
-    stance TEXT NOT NULL DEFAULT 'prefer'
-);
-CREATE INDEX IF NOT EXISTS notes_by_user ON notes (user_id, kind, superseded_by);
-"""
 
 
 def _note(row: tuple) -> Note:
@@ -79,17 +59,31 @@ class MemoryStore:
         index_path: str | Path | None = None,
         flush_every: int = 1000,
         busy_timeout_s: float = 30.0,
+        read_only: bool = False,
     ):
         self.path = Path(path)
+        self.read_only = read_only
         self.index_path = Path(index_path) if index_path else self.path.with_name(self.path.name + ".faiss")
         self.embedder = embedder
         self.flush_every = flush_every
         self._index: VectorIndex | None = None
         self._dirty = 0
         self._flushed_size = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+        if read_only:  # show, export, stats: nothing about the file may change, and a read-only file works
+            # With no WAL file (no writer at work) it is opened immutable, so not even -wal/-shm appear.
+            quiet = "" if Path(f"{self.path}-wal").exists() else "&immutable=1"
+            uri = f"{self.path.resolve().as_uri()}?mode=ro{quiet}"
+            self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
         try:
+            meta = existing_meta(self._conn, self.path)  # refuses foreign and newer files before any write
+            if read_only:
+                if meta is None or meta.get("schema") != SCHEMA_VERSION:
+                    raise ValueError(f"{self.path} is not a memory store of schema {SCHEMA_VERSION} yet")
+                self.dim, self.embedder_name = self._check_meta(meta)
+                return
             self._configure()
             self.dim, self.embedder_name = self._init_schema()
             if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM notes)").fetchone()[0]:
@@ -114,7 +108,7 @@ class MemoryStore:
 
     def _init_schema(self) -> tuple[int, str]:
         with self._transaction(write=True) as db:
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
             meta = dict(db.execute("SELECT key, value FROM meta"))
@@ -130,6 +124,9 @@ class MemoryStore:
                     raise ValueError(f"{self.path} is not a memory store yet; creating one needs an embedder")
                 meta = {"schema": SCHEMA_VERSION, "dim": str(self.embedder.dim), "embedder": self.embedder.name}
                 db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+        return self._check_meta(meta)
+
+    def _check_meta(self, meta: dict[str, str]) -> tuple[int, str]:
         if meta.get("schema") != SCHEMA_VERSION or "dim" not in meta:
             raise ValueError(f"{self.path} is not a memory store of schema {SCHEMA_VERSION}")
         dim, name = int(meta["dim"]), meta["embedder"]
@@ -264,13 +261,17 @@ class MemoryStore:
                 (row[0] for row in db.execute("SELECT id FROM notes WHERE user_id = ?", (user_id,))), dtype=np.int64
             )
             db.execute("DELETE FROM notes WHERE user_id = ?", (user_id,))
-        if ids.size == 0:
-            return 0
+        # Even with no rows left (a forget killed after its delete), the index file is synced with SQLite
+        # and rewritten, and copies a killed write left behind are removed: no vector of theirs lingers.
         index = self._ensure_index()
         index.remove(ids)
         self._dirty += 1
         self.flush()
+        for stale in self.index_path.parent.glob(f"{self.index_path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if ids.size == 0:
+            return 0
         log.info("forgot %d notes of user %r", ids.size, user_id)
         return int(ids.size)
 
@@ -504,7 +505,7 @@ class MemoryStore:
         if self._conn is None:
             return
         try:
-            if self._dirty:
+            if self._dirty and not self.read_only:
                 self.flush()
         finally:
             self._conn.close()

@@ -68,7 +68,18 @@ def _add_run_parser(subparsers) -> None:
         help="simulated person: talks naturally (names, parts, descriptions, bare 'no'), names options exactly, "
         "or an LLM's wording (default: natural)",
     )
-    run.add_argument("--memory-db", help="memory database file; one file per mode is derived from it")
+    run.add_argument(
+        "--memory-db",
+        metavar="PATH",
+        help="memory database; each mode writes PATH's stem.MODE.db beside it (read them back with "
+        "`memory show --db PATH --mode MODE`); an existing one is refused unless --reuse-memory or --resume",
+    )
+    run.add_argument(
+        "--reuse-memory",
+        action="store_true",
+        default=None,
+        help="start from what an existing --memory-db holds (recorded in config.json)",
+    )
     run.add_argument(
         "--workers", type=int, help="worker processes, personas sharded over them (default: one per core with physics)"
     )
@@ -110,7 +121,17 @@ def _add_serve_driver_parser(subparsers) -> None:
     serve.add_argument(
         "--backend", choices=sorted(DRIVERS), default="pybullet", help="driver to serve (default: pybullet)"
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1); any other address needs a token (see --token-file)",
+    )
+    serve.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="file holding the shared token clients must prove they know (default: $PAHF_DRIVER_TOKEN_FILE, "
+        "else $PAHF_DRIVER_TOKEN); never the token itself on the command line",
+    )
     serve.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: 8765)")
     serve.add_argument(
         "--gui", action="store_true", help="show the served robot in the PyBullet window (needs a display)"
@@ -162,6 +183,7 @@ def _add_serve_driver_parser(subparsers) -> None:
 def _cmd_serve_driver(args) -> int:
     import signal
 
+    from envs import wire
     from envs.driver import make_driver
     from envs.driver_server import DriverServer
     from envs.safety import SafetyLimits
@@ -174,17 +196,20 @@ def _cmd_serve_driver(args) -> int:
         max_ticks=args.max_ticks,
     )
     options = {"gui": True} if args.gui else {}
+    token = wire.token_from_env(args.token_file)
     try:
         server = DriverServer(
-            lambda: make_driver(args.backend, **options), args.host, args.port, limits, args.idle_timeout
+            lambda: make_driver(args.backend, **options), args.host, args.port, limits, args.idle_timeout, token
         )
     except RuntimeError as exc:
         raise ValueError(f"--backend {args.backend}: {exc}") from None
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: server.stop())
-    logging.getLogger("envs.driver_server").setLevel(logging.INFO)
+    if not args.quiet:
+        logging.getLogger("envs.driver_server").setLevel(logging.INFO)
     host, port = server.address
-    print(f"pahf-robot: serving the {args.backend} driver on {host}:{port} (Ctrl-C to stop)", flush=True)
+    locked = "; clients must hold the token" if token else ""
+    print(f"pahf-robot: serving the {args.backend} driver on {host}:{port}{locked} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     finally:
@@ -195,9 +220,13 @@ def _cmd_serve_driver(args) -> int:
 def _config_file_options(path: str) -> dict:
     """A launch file's options, each checked by RunConfig; a problem is one line naming the field."""
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such launch file") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a launch file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -222,12 +251,26 @@ def _config_file_options(path: str) -> dict:
     return {**{name: getattr(checked, name) for name in options}, "out": out}
 
 
-def _run_config(args) -> tuple[RunConfig, Path]:
+RESUME_KEEPS = ("no_progress", "reuse_memory")
+"""Run options that may go with --resume: everything else is the saved run's and cannot change mid-run."""
+
+
+def _run_config(args) -> tuple[RunConfig, Path, bool]:
+    """(config, run directory, resuming?) from the command line, a launch file or a run to resume."""
     from pahf_robot.run.runner import load_run_config
 
     if args.resume:
+        options = (*RunConfig.model_fields, "config", "out")
+        given = [flag_of(name) for name in options if name not in RESUME_KEEPS and getattr(args, name, None)]
+        if given:
+            raise ValueError(
+                f"--resume {args.resume}: continues the run with its saved options; drop {', '.join(given)}"
+            )
         run_dir = Path(args.resume)
-        return load_run_config(run_dir), run_dir
+        config = load_run_config(run_dir)
+        if args.reuse_memory:  # continue even though memory holds episodes the records do not
+            config = config.model_copy(update={"reuse_memory": True})
+        return config, run_dir, True
     options = _config_file_options(args.config) if args.config else {}
     out_from_file = options.pop("out", None)
     for name in RunConfig.model_fields:
@@ -239,14 +282,14 @@ def _run_config(args) -> tuple[RunConfig, Path]:
         config = RunConfig(**options)
     except ValidationError as exc:
         raise ValueError(one_line(exc, flag_of)) from None
-    return config, Path(out)
+    return config, Path(out), False
 
 
 def _cmd_run(args) -> int:
     from pahf_robot.run.runner import format_table, run
 
-    config, run_dir = _run_config(args)
-    results = run(config, run_dir, progress=not args.no_progress)
+    config, run_dir, resuming = _run_config(args)
+    results = run(config, run_dir, progress=not (args.no_progress or args.quiet), resume=resuming)
     print(format_table(results))
     print(f"{results['episodes']} episodes in {results['wall_seconds']} s; results in {run_dir}/")
     for failure in results.get("failed", []):
@@ -263,7 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pahf-robot",
         description="A robot arm that learns each person's preferences (PAHF) and acts with a physical grasp.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="count", default=0, help="log progress details (-vv: debug)")
+    loud.add_argument("-q", "--quiet", action="store_true", help="only errors: no warnings, no progress bar")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(subparsers)
@@ -273,12 +318,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """Everything the stack says goes through `logging` to stderr: warnings by default, -v info, -vv debug,
+    -q errors only."""
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.verbose, args.quiet)
     try:
         if args.command == "run":
             return _cmd_run(args)

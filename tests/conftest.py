@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 from pahf_robot.bench.scenarios import PHASE_FILES
 from pahf_robot.core.paths import SCENARIOS
 
 USERS = ("alex", "bo")
+REQUIRE_GUI = "PAHF_REQUIRE_GUI"
+"""Set (CI sets it in .ci/run) to turn the GUI tests' skip on a machine without Xvfb into a failure."""
+
+
+@pytest.fixture(scope="session")
+def display(xvfb) -> str:
+    """The X display pytest-xvfb started for this session. Without Xvfb (or xwd, to take screenshots) the
+    GUI tests are skipped with the reason in the summary, or fail when $PAHF_REQUIRE_GUI is set."""
+    missing = [f"{tool} ({package})" for tool, package in (("Xvfb", "xvfb"), ("xwd", "x11-apps"))
+               if shutil.which(tool) is None]
+    if xvfb is None or missing:
+        why = (f"no virtual display: {', '.join(missing)} not installed; apt-get install xvfb x11-apps" if missing
+               else "no virtual display: pytest-xvfb started none (--no-xvfb?)")
+        if os.environ.get(REQUIRE_GUI, "") not in ("", "0"):
+            pytest.fail(f"{why} (${REQUIRE_GUI} is set, so the GUI tests must run)", pytrace=False)
+        pytest.skip(f"{why} (set ${REQUIRE_GUI}=1 to make this a failure)")
+    return f":{xvfb.display}"
 
 
 def small_benchmark(folder: Path, per_phase: int = 6) -> Path:

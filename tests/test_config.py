@@ -11,8 +11,8 @@ from pahf_robot.run.config import PHASES, RunConfig, one_line
 
 SAVED_KEYS = {
     "modes", "personas", "phases", "learning_iter", "scenarios", "sim", "seed", "noise", "embedder", "reasoner",
-    "model", "base_url", "human", "memory_db", "workers", "executor", "ray_address", "gui", "speed", "record",
-    "driver", "driver_host", "driver_port",
+    "model", "base_url", "human", "memory_db", "reuse_memory", "workers", "executor", "ray_address", "gui", "speed",
+    "record", "driver", "driver_host", "driver_port",
 }  # fmt: skip
 
 

@@ -32,8 +32,9 @@ def test_sequential_workers_and_ray_give_identical_records(tmp_path):
     assert records["ray"] == records["sequential"]
 
 
-def test_a_failing_persona_is_reported_and_the_rest_is_kept(tmp_path, capsys):
-    """One persona's scene holds more objects than the table fits: its worker fails, the other finishes."""
+def test_a_scene_too_crowded_for_the_table_is_refused_before_any_worker_starts(tmp_path, capsys):
+    """One persona's scene holds more objects than the table fits: that used to fail its worker mid-run; now
+    the run refuses it at load, naming file, scenario and field, and writes no episode."""
     bench = small_benchmark(tmp_path / "bench", per_phase=1)
     first = bench / PHASE_FILES[1]
     rows = json.loads(first.read_text())
@@ -62,10 +63,7 @@ def test_a_failing_persona_is_reported_and_the_rest_is_kept(tmp_path, capsys):
         ]
     )
     assert code != 0
-    err = capsys.readouterr().err
-    assert "persona bo" in err and "do not fit" in err
-    results = json.loads((out / RESULTS_FILE).read_text())
-    assert [f["user"] for f in results["failed"]] == ["bo"]
-    users = {r["user"] for r in read_episodes(out / EPISODES_FILE)}
-    assert users == {"alex"}
-    assert results["modes"]["pahf"]["phases"]["4"]["episodes"] == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{PHASE_FILES[1]}: scenario {crowded['index']}: field 'scene_objects'" in err[0]
+    assert "at most 8 objects" in err[0]
+    assert not (out / EPISODES_FILE).exists() and not (out / RESULTS_FILE).exists()

@@ -187,9 +187,9 @@ def test_pahf_schema_folder_loads_and_skips_bad_targets_with_one_warning(tmp_pat
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
-    assert (
-        "skipped 4 of 12" in message and "2 (wanted object 'hot tea'" in message and "empty scene" in message
-    )
+    assert "skipped 4 of 12" in message and "wanted object not in the scene" in message and "empty scene" in message
+    assert "hot tea" not in message, "counts per file and reason; the names go to the run directory"
+    assert sorted((s.index, s.why) for s in bench.skipped)[0][0] >= 0 and len(bench.skipped) == 4
     assert "\n" not in message
     assert bench.users() == ["Ada", "Wren"] and bench.personas == {}
     first = bench.scenarios[1]

@@ -76,6 +76,7 @@ def _mapping(value: Any, path: Path, field: str) -> dict:
 def _preference(context: str, raw: Any, path: Path) -> Preference:
     where = f"preferences.{context}"
     raw = _mapping(raw, path, where)
+    _known_keys(raw, _PREFERENCE_KEYS, path, where)
     cues = raw.get("cues")
     if cues is None:
         raise InputError(path, "missing", field=f"{where}.cues")
@@ -117,19 +118,56 @@ def _shifted(preferences: dict[str, Preference], raw: Any, path: Path) -> dict[s
     return shifted
 
 
+MAX_PERSONA_BYTES = 1 << 20
+"""A persona is a page of text; a bigger file is a mistake, and parsing it would take long."""
+_TOP_KEYS = ("name", "description", "preferences", "shift")
+_PREFERENCE_KEYS = ("cues", "item", "reason", "place", "place_reason")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (plain YAML keeps the last one silently)."""
+
+
+def _mapping_once(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_once)
+
+
+def _known_keys(raw: dict, known: tuple[str, ...], path: Path, field: str | None) -> None:
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:  # a typo such as `shfit:` would otherwise mean "no shift"
+        raise InputError(path, f"unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})", field=field)
+
+
 def load_persona(path: str | Path) -> Persona:
     """Read and validate one persona file; any problem is an InputError naming the field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_PERSONA_BYTES:
+            raise InputError(path, f"{path.stat().st_size} bytes; a persona file holds at most {MAX_PERSONA_BYTES}")
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(path, f"invalid YAML{where}") from exc
+        problem = getattr(exc, "problem", None)
+        raise InputError(path, f"invalid YAML{where}" + (f": {problem}" if problem else "")) from exc
+    except RecursionError:
+        raise InputError(path, "invalid YAML: nested too deeply") from None
     if not isinstance(raw, dict):
         raise InputError(path, f"expected a mapping at the top, got {type(raw).__name__}")
+    _known_keys(raw, _TOP_KEYS, path, None)
     name = _text(raw.get("name"), path, "name")
     if name != path.stem:
         raise InputError(path, f"'{name}' differs from the file name '{path.stem}'", field="name")

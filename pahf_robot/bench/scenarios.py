@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,8 @@ class Benchmark:
     scenarios: dict[int, list[Scenario]]
     personas: dict[str, Persona] = field(default_factory=dict)
     source: str = ""
+    skipped: list[Skipped] = field(default_factory=list)
+    """Scenarios a lenient load left out (the run writes them to its directory)."""
 
     def users(self) -> list[str]:
         return sorted({s.user for phase in self.scenarios.values() for s in phase})
@@ -191,8 +194,14 @@ def load_scenarios(
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise InputError(path, f"invalid JSON{where}") from exc
+    except RecursionError:
+        raise InputError(path, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(path, f"invalid JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(data, list):
         raise InputError(path, f"expected a JSON list of scenarios, got {type(data).__name__}")
+    if not data:  # it would silently drop its phase
+        raise InputError(path, "no scenarios (an empty list); leave the phase out with --phases instead")
     scenarios: list[Scenario] = []
     skipped: list[Skipped] = []
     seen: set[int] = set()
@@ -213,11 +222,16 @@ def load_scenarios(
 
 
 def _summarise(skipped: list[Skipped], total: int) -> str:
-    by_file: dict[str, list[str]] = {}
+    """One short line: counts per file and reason (the names are in the run directory's list)."""
+    counts: dict[str, dict[str, int]] = {}
     for s in skipped:
-        by_file.setdefault(s.file, []).append(f"{s.index} ({s.why})")
-    listed = "; ".join(f"{f}: {', '.join(items)}" for f, items in by_file.items())
-    return f"skipped {len(skipped)} of {total} scenarios whose target is not in the scene: {listed}"
+        reason = re.sub(r" '[^']*'", "", s.why)
+        counts.setdefault(s.file, {}).setdefault(reason, 0)
+        counts[s.file][reason] += 1
+    listed = "; ".join(
+        f"{f}: " + ", ".join(f"{n} {reason}" for reason, n in reasons.items()) for f, reasons in counts.items()
+    )
+    return f"skipped {len(skipped)} of {total} scenarios whose target is not in the scene ({listed})"
 
 
 def _check_known(s: Scenario, known: dict[str, Persona], path: Path, persona_dir: Path) -> None:
@@ -260,4 +274,5 @@ def load_benchmark(
         scenarios=scenarios,
         personas={u: known[u] for u in sorted(users) if u in known},
         source=display_path(folder),
+        skipped=skipped,
     )

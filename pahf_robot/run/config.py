@@ -58,6 +58,8 @@ class ProtocolConfig(_Part):
     scenarios: str | None = None
     seed: int = 0
     memory_db: str | None = None
+    reuse_memory: bool = False
+    """Start from what an existing --memory-db already holds; without it an existing one is refused."""
 
     @field_validator("modes", "personas", mode="before")
     @classmethod
@@ -68,6 +70,19 @@ class ProtocolConfig(_Part):
     @classmethod
     def _numbers(cls, value: Any) -> Any:
         return _listed(value, int)
+
+    @field_validator("modes", "personas", "phases")
+    @classmethod
+    def _each_once(cls, value: Any) -> Any:
+        """An empty list runs nothing and a repeat counts its episodes twice: both are mistakes."""
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("names nothing; leave it out for the default")
+        repeated = next((item for i, item in enumerate(value) if item in value[:i]), None)
+        if repeated is not None:
+            raise ValueError(f"{repeated!r} is listed twice")
+        return value
 
 
 class AgentConfig(_Part):

@@ -3,18 +3,24 @@
 Units are (mode, user) pairs: a user's phases are sequential because memory carries over, users are
 independent. Every episode has its own seed and memory records carry no database-wide ids, so the
 records equal a sequential run's. Records stream back through a queue as they happen, so `--resume`
-works as in a sequential run. A unit that fails is reported with its persona; the others go on.
+works as in a sequential run. A unit that fails is reported with its persona; the others go on. Worker
+processes and the queue's manager die with the run's process (`die_with_parent`), even when it is killed.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import queue as queue_module
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 
+from pahf_robot.bench.scenarios import Benchmark
 from pahf_robot.run.config import RunConfig
 from pahf_robot.run.records import EpisodeKey, EpisodeRecord
 from pahf_robot.run.worker import Worker
@@ -25,8 +31,8 @@ log = logging.getLogger(__name__)
 class UnitRunner:
     """A Worker in a process or Ray actor whose records go to a queue the parent process drains."""
 
-    def __init__(self, config: RunConfig, sink):
-        self.worker = Worker(config)
+    def __init__(self, config: RunConfig, sink, benchmark: Benchmark | None = None):
+        self.worker = Worker(config, benchmark)
         self.sink = sink
 
     def run_unit(self, mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
@@ -48,11 +54,25 @@ def _drain(records, on_record: Callable[[EpisodeRecord], None], timeout: float) 
 
 
 _process_runner: UnitRunner | None = None
+_PR_SET_PDEATHSIG = 1
 
 
-def _init_process(config: RunConfig, records) -> None:
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so a killed run leaves no worker
+    writing memory behind it; elsewhere, or if the parent is already gone, exit now."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.debug("no prctl here: workers cannot be tied to their parent")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _init_process(config: RunConfig, records, parent: int, benchmark: Benchmark | None) -> None:
     global _process_runner
-    _process_runner = UnitRunner(config, records)
+    die_with_parent(parent)
+    _process_runner = UnitRunner(config, records, benchmark)
 
 
 def _run_in_process(mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
@@ -69,16 +89,23 @@ def run_parallel(
     run_dir: Path,
     done: set[EpisodeKey],
     on_record: Callable[[EpisodeRecord], None],
+    benchmark: Benchmark | None = None,
 ) -> list[dict]:
-    """Run the units on the configured executor; returns the units that failed, with their error."""
+    """Run the units on the configured executor; returns the units that failed, with their error. Workers
+    get the parent's `benchmark` (loaded and checked once, its warnings said once) when it is given."""
     if config.executor == "ray":
-        return _run_on_ray(config, units, run_dir, done, on_record)
+        return _run_on_ray(config, units, run_dir, done, on_record, benchmark)
     context = multiprocessing.get_context("spawn")
     failures: list[dict] = []
-    with context.Manager() as manager:
+    manager = SyncManager(ctx=context)
+    manager.start(die_with_parent, (os.getpid(),))
+    with manager:
         records = manager.Queue()
         with ProcessPoolExecutor(
-            config.worker_count(), mp_context=context, initializer=_init_process, initargs=(config, records)
+            config.worker_count(),
+            mp_context=context,
+            initializer=_init_process,
+            initargs=(config, records, os.getpid(), benchmark),
         ) as pool:
             pending = {
                 pool.submit(_run_in_process, mode, user, str(run_dir), _unit_done(done, mode, user)): (mode, user)
@@ -101,6 +128,7 @@ def _run_on_ray(
     run_dir: Path,
     done: set[EpisodeKey],
     on_record: Callable[[EpisodeRecord], None],
+    benchmark: Benchmark | None = None,
 ) -> list[dict]:
     """Same sharding on Ray actors; on a cluster, the run directory must be on a shared filesystem."""
     try:
@@ -117,7 +145,7 @@ def _run_on_ray(
     try:
         records = Queue()
         actor_class = ray.remote(num_cpus=1)(UnitRunner)
-        idle = [actor_class.remote(config, records) for _ in range(workers)]
+        idle = [actor_class.remote(config, records, benchmark) for _ in range(workers)]
         todo = list(units)
         running: dict = {}
         while todo or running:
@@ -135,7 +163,7 @@ def _run_on_ray(
                     idle.append(actor)
                 except Exception as error:  # noqa: BLE001 - any worker failure is reported, not fatal
                     failures.append(_failure(mode, user, error))
-                    idle.append(actor_class.remote(config, records))
+                    idle.append(actor_class.remote(config, records, benchmark))
         _drain(records, on_record, timeout=0.5)
     finally:
         ray.shutdown()

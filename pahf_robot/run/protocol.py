@@ -15,6 +15,7 @@ from typing import Protocol
 
 from memory.embedders import Embedder
 from memory.notes import normalise
+from memory.paths import mode_database, run_database
 from memory.store import MemoryStore
 from pahf_robot.act.executors import Executor
 from pahf_robot.agent.planner import MODES, Planner, Turn
@@ -24,7 +25,7 @@ from pahf_robot.bench.scenarios import Benchmark, Scenario
 from pahf_robot.core.types import Outcome, Target
 from pahf_robot.human.rule import SimulatedHuman
 from pahf_robot.run.config import LEARNING_PHASES, RunConfig
-from pahf_robot.run.records import EpisodeKey, EpisodeRecord
+from pahf_robot.run.records import EpisodeKey, EpisodeRecord, note_memory_written
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,16 @@ def episode_name(mode: str, user: str, phase: int, pass_index: int, index: int) 
 
 
 def memory_path(run_dir: Path, config: RunConfig, mode: str) -> Path:
-    """One database per mode, so baselines never read each other's notes under the same user id."""
+    """One database per mode, so baselines never read each other's notes under the same user id
+    (`memory.paths` holds the rule, shared with `pahf-robot memory --db`)."""
     if config.memory_db:
-        base = Path(config.memory_db)
-        return base.with_name(f"{base.stem}.{mode}{base.suffix or '.db'}")
-    return run_dir / "memory" / f"{mode}.db"
+        return mode_database(Path(config.memory_db), mode)
+    return run_database(run_dir, mode)
+
+
+def uses_memory(mode: str) -> bool:
+    channels = MODES[mode]
+    return bool(channels.read or channels.remember_answers or channels.learn_from_feedback)
 
 
 def passes_for(phase: int, learning_iter: int) -> int:
@@ -93,9 +99,8 @@ def run_user(
     config, benchmark, reasoner = parts.config, parts.benchmark, parts.reasoner
     story = parts.executor.observer
     channels = MODES[mode]
-    needs_memory = channels.read or channels.remember_answers or channels.learn_from_feedback
     store = None
-    if needs_memory:
+    if uses_memory(mode):
         path = memory_path(run_dir, config, mode)
         path.parent.mkdir(parents=True, exist_ok=True)
         store = MemoryStore(path, parts.embedder)
@@ -113,6 +118,8 @@ def run_user(
                     story.on_episode(episode_name(mode, user, phase, pass_index, scenario.index))
                     human = parts.person(persona, seed)
                     turn = _run_episode(planner, scenario, human, parts.executor, seed, interactive)
+                    if turn.memory_ops and store is not None:
+                        note_memory_written(run_dir, (mode, user, phase, pass_index, scenario.index))
                     story.on_end()
                     human_usage = human.usage() if config.human == "llm" else None
                     scored = _record(mode, phase, pass_index, scenario, seed, turn, reasoner.usage(), human_usage)

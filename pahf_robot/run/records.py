@@ -17,6 +17,9 @@ from pahf_robot.core.types import Outcome, Target
 log = logging.getLogger(__name__)
 
 EPISODES_FILE = "episodes.jsonl"
+MEMORY_LOG = "memory_written.jsonl"
+"""One line per episode whose memory writes are done, written by whoever ran it before its record goes out:
+an episode listed here but not in episodes.jsonl changed memory that the records do not account for."""
 
 EpisodeKey = tuple[str, str, int, int, int]
 """(mode, user, phase, pass, scenario index): what makes an episode unique within a run."""
@@ -105,3 +108,39 @@ def read_records(path: Path) -> list[EpisodeRecord]:
         except json.JSONDecodeError:
             log.warning("%s: ignoring a truncated last record", path)
     return records
+
+
+def cut_partial_line(path: Path) -> int:
+    """Cut a last line left unfinished by a kill back to the last newline, so the next append starts a line
+    of its own instead of merging into it; returns the bytes cut."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep == len(data):
+        return 0
+    with path.open("r+b") as sink:
+        sink.truncate(keep)
+    log.warning("%s: cut an unfinished last line (%d bytes) before appending", path, len(data) - keep)
+    return len(data) - keep
+
+
+def note_memory_written(run_dir: Path, key: EpisodeKey) -> None:
+    """Log that episode `key` has written its memory (one short O_APPEND write: safe across processes)."""
+    with (run_dir / MEMORY_LOG).open("a") as sink:
+        sink.write(json.dumps(list(key)) + "\n")
+
+
+def memory_written(run_dir: Path) -> set[EpisodeKey]:
+    """Episodes whose memory writes were done, as logged by `note_memory_written` (a cut last line ignored)."""
+    path = run_dir / MEMORY_LOG
+    if not path.exists():
+        return set()
+    keys = set()
+    for line in path.read_text().splitlines():
+        try:
+            mode, user, phase, pass_index, index = json.loads(line)
+        except (ValueError, TypeError):
+            continue
+        keys.add((mode, user, phase, pass_index, index))
+    return keys

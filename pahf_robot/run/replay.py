@@ -40,6 +40,11 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--gui", action="store_true", help="watch in the PyBullet GUI (needs a display)")
     show.add_argument("--record", metavar="FILE", help="write the episode as a video (.mp4, or .gif)")
     replay.add_argument("--speed", type=float, default=1.0, help="GUI playback speed factor (default: 1)")
+    replay.add_argument(
+        "--local",
+        action="store_true",
+        help="replay on the in-process PyBullet robot even if the run used --driver remote (default: the run's driver)",
+    )
 
 
 def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, EpisodeRecord, Scenario]:
@@ -62,7 +67,12 @@ def load_episode(run_dir: Path, number: int) -> tuple[RunConfig, EpisodeRecord, 
 
 
 def replay(
-    run_dir: Path, number: int, gui: bool = False, speed: float = 1.0, record_to: Path | None = None
+    run_dir: Path,
+    number: int,
+    gui: bool = False,
+    speed: float = 1.0,
+    record_to: Path | None = None,
+    local: bool = False,
 ) -> tuple[EpisodeRecord, Outcome, Path | None]:
     """Re-run episode `number` of `run_dir`; returns its record, the replayed outcome and the video written."""
     if gui:
@@ -71,7 +81,7 @@ def replay(
         raise ValueError("--speed: must be positive")
     config, record, scenario = load_episode(run_dir, number)
     record_dir = str(record_to.parent) if record_to is not None else None
-    executor = make_executor(replay_config(config, gui=gui, speed=speed, record=record_dir))
+    executor = make_executor(replay_config(config, gui=gui, speed=speed, record=record_dir, local=local))
     story = executor.observer
     try:
         if record_to is not None:
@@ -102,7 +112,7 @@ def _describe(outcome: Outcome) -> str:
 def run_replay(args: argparse.Namespace) -> int:
     record_to = Path(args.record) if args.record else None
     record, replayed, video = replay(
-        Path(args.run_dir), args.episode, gui=args.gui, speed=args.speed, record_to=record_to
+        Path(args.run_dir), args.episode, gui=args.gui, speed=args.speed, record_to=record_to, local=args.local
     )
     target = record.target
     print(

@@ -68,9 +68,19 @@ def make_executor(config: RunConfig) -> Executor:
     )
 
 
-def replay_config(config: RunConfig, gui: bool, speed: float, record: str | None) -> RunConfig:
-    """A run's configuration turned to re-running one of its episodes here, with the in-process robot."""
-    return config.model_copy(update={"gui": gui, "speed": speed, "record": record, "driver": "local"})
+def replay_config(
+    config: RunConfig, gui: bool, speed: float, record: str | None, local: bool = False
+) -> RunConfig:
+    """A run's configuration turned to re-running one of its episodes: its saved driver (a remote run replays
+    on its driver server, at the saved host and port) unless `local`, watched or recorded as asked."""
+    update: dict = {"gui": gui, "speed": speed, "record": record, "workers": 1, "executor": "local"}
+    if local:
+        update["driver"] = "local"
+    elif config.driver == "remote" and gui:
+        raise ValueError(
+            "--gui: the run drove a remote robot; watch it on its server (`serve-driver --gui`) or add --local"
+        )
+    return config.model_copy(update=update)
 
 
 class Worker:
