@@ -14,7 +14,7 @@ import numpy as np
 
 from memory.embedders import Embedder
 from memory.notes import Note
-from pahf_robot.agent.grounding import Grounder, clauses_of
+from pahf_robot.agent.grounding import Grounder, Reference, clauses_of
 from pahf_robot.agent.reasoning import (
     Decision,
     PreferenceSignal,
@@ -131,8 +131,12 @@ class OfflineReasoner(Reasoner):
         named = self.grounder.named(clauses, others)
         if named.options and (negative or not any(c.approving for c in clauses) or len(named.options) == 1):
             reference = named
-        elif negative and outcome.success:
+        elif negative and outcome.success and any(clause.wanted for clause in clauses):
             reference = self.grounder.described(clauses, others)
+        elif negative and outcome.success:
+            # only what is wrong with the choice ("too sweet"): no description of what is wanted, so every
+            # other option stays open for a follow-up rather than a guess stored as the person's word
+            reference = Reference(tuple(others))
         else:
             reference = None
         if reference is not None and len(reference.options) == 1:
