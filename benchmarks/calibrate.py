@@ -20,8 +20,6 @@ import json
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from memory.embedders import EMBEDDERS
 from memory.store import MemoryStore
 from pahf_robot.agent.grounding import Grounder, clauses_of
@@ -41,14 +39,10 @@ class Recording(OfflineReasoner):
         self.seen: list[dict] = []
 
     def decide(self, view, notes, may_ask):
-        votes, closest, _ = self._votes(view, notes)
-        ranked = np.sort(votes)[::-1]
-        weight = float(np.abs(votes).sum())
-        margin = float(ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0)) / weight if weight else 0.0
+        seen = self.evidence(view, notes)
         decision = super().decide(view, notes, may_ask)
-        self.seen.append(
-            {"closest": closest, "margin": margin, "voted": bool(ranked[0] > 0), "target": decision.target}
-        )
+        voted = bool(seen.votes.max() > 0)
+        self.seen.append({"closest": seen.closest, "margin": seen.margin, "voted": voted, "target": decision.target})
         return decision
 
 

@@ -50,6 +50,17 @@ class OfflineSettings:
     answer_margin: float = 0.04
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What memory says about one scene: per-option votes, the closest remembered task's similarity, the
+    winner's lead as a share of all votes, and the notes the leading vote rests on."""
+
+    votes: np.ndarray
+    closest: float
+    margin: float
+    basis: tuple[int, ...]
+
+
 class OfflineReasoner(Reasoner):
     name = "offline"
 
@@ -66,12 +77,19 @@ class OfflineReasoner(Reasoner):
         texts = {text for v in views for text in (v.task, *v.objects, *v.places)}
         self.embedder.embed(sorted(texts))
 
-    def decide(self, view: TaskView, notes: list[tuple[Note, float]], may_ask: bool) -> Decision:
-        options = options_of(view)
+    def evidence(self, view: TaskView, notes: list[tuple[Note, float]]) -> Evidence:
+        """The vote over the scene's options, how close the closest remembered task is, and the winner's lead."""
         votes, closest, basis = self._votes(view, notes)
         ranked = np.sort(votes)[::-1]
         weight = float(np.abs(votes).sum())
         margin = float(ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0)) / weight if weight else 0.0
+        return Evidence(votes, closest, margin, basis)
+
+    def decide(self, view: TaskView, notes: list[tuple[Note, float]], may_ask: bool) -> Decision:
+        options = options_of(view)
+        evidence = self.evidence(view, notes)
+        votes, closest, margin, basis = evidence.votes, evidence.closest, evidence.margin, evidence.basis
+        ranked = np.sort(votes)[::-1]
         if ranked[0] > 0:
             option = options[int(np.argmax(votes))]
             rationale = f"remembered a similar task (similarity {closest:.2f})"
