@@ -136,7 +136,6 @@ class Reference:
     """Which options some words point to: one is clear, several are a tie worth asking about, none is nothing."""
 
     options: tuple[str, ...]
-    score: float = 0.0
 
 
 LEXICON_WEIGHT = 0.8
@@ -217,7 +216,7 @@ class Grounder:
         for clause in clauses:
             scores = self.lexical(clause.wanted, open_options)
             if scores.max(initial=0.0) > 0:
-                return Reference(tuple(o for o, s in zip(open_options, scores, strict=False) if s == scores.max()), 1.0)
+                return Reference(tuple(o for o, s in zip(open_options, scores, strict=False) if s == scores.max()))
         return Reference(())
 
     def described(self, clauses: Sequence[Clause], options: Sequence[str]) -> Reference:
@@ -237,7 +236,7 @@ class Grounder:
             gap = top - float(np.sort(scores)[-2]) if len(open_options) > 1 else math.inf
             if gap > best_gap:
                 tied = tuple(o for o, s in zip(open_options, scores, strict=False) if top - s < self.margin)
-                best, best_gap = Reference(tied, top), gap
+                best, best_gap = Reference(tied), gap
         return best
 
     def _not_refused(self, clauses: Sequence[Clause], options: Sequence[str]) -> list[str]:
