@@ -2,7 +2,8 @@
 
 A command that breaks a limit is refused with UnsafeCommand before the driver sees it, so nothing moves;
 the limits a real arm needs (workspace box, largest step from the current pose, gripper range, ticks
-per call) are the same whether the planner runs in this process or talks to `pahf-robot serve-driver`.
+per call, no reset with an object in hand) are the same whether the planner runs in this process or
+talks to `pahf-robot serve-driver`.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class SafeDriver(RobotDriver):
         self.driver = driver
         self.limits = limits or SafetyLimits()
         self.physics_dt = driver.physics_dt
+        self._objects: set[int] = set()
+        """Movable objects spawned through this wrapper and not removed: what a reset could drop or drag."""
 
     def apply_action(self, position: Sequence[float], yaw: float, gripper_width: float) -> Command:
         """Send the command if it keeps every limit, else raise UnsafeCommand; returns what was sent."""
@@ -96,15 +99,24 @@ class SafeDriver(RobotDriver):
             raise UnsafeCommand(f"n={n} is outside [0, {self.limits.max_ticks}]")
         self.driver.step(n)
 
+    def reset_robot(self) -> None:
+        """Send the arm home unless it touches an object: a reset opens the hand and swings the arm home (on
+        a real arm, a joint move no step limit covers), so it would drop what the hand holds or drag what
+        the arm leans on. Put it down and move clear with checked commands first."""
+        touched = sorted(h for h in self._objects if self.driver.touches_robot(h))
+        if touched:
+            raise UnsafeCommand(
+                f"reset_robot: the robot touches object {', '.join(map(str, touched))}; a reset would drop or "
+                "drag it. Put it down and move clear first"
+            )
+        self.driver.reset_robot()
+
     def hold(self, gripper_width: float) -> None:
         """Command the pose the arm is at now, keeping `gripper_width`: the arm stops where it is."""
         position, orientation = self.driver.ee_pose()
         self.driver.apply_action(position, yaw_of(orientation), gripper_width)
 
     # --- everything else passes through ---
-    def reset_robot(self) -> None:
-        self.driver.reset_robot()
-
     def joint_positions(self) -> list[float]:
         return self.driver.joint_positions()
 
@@ -118,13 +130,16 @@ class SafeDriver(RobotDriver):
         return self.driver.ee_pose()
 
     def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
-        return self.driver.spawn_object(kind, position, yaw, rgba, label)
+        handle = self.driver.spawn_object(kind, position, yaw, rgba, label)
+        self._objects.add(handle)
+        return handle
 
     def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:
         return self.driver.spawn_fixture(parts, position, rgba, label)
 
     def remove_body(self, handle: int) -> None:
         self.driver.remove_body(handle)
+        self._objects.discard(handle)
 
     def body_poses(self, handles: Sequence[int]) -> list[Pose]:
         return self.driver.body_poses(handles)

@@ -1,5 +1,6 @@
 """The driver link locked and hardened: a shared token (HMAC challenge) beyond loopback, per-client caps, a
-`step` that a stop can cut short, and the edge cases the fuzz found. Real servers on real sockets."""
+`step` that a stop can cut short, a reset refused with an object in hand, and the edge cases the fuzz found.
+Real servers on real sockets."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 import pytest
 
 from envs import wire
 from envs.bullet_driver import PyBulletDriver
+from envs.driver import yaw_of
 from envs.driver_server import MAX_BODIES, DriverServer
 from envs.remote import RemoteDriver
 from tests.conftest import small_benchmark
@@ -147,6 +150,27 @@ def test_a_byte_now_and_then_does_not_hold_the_only_slot(open_server):
     hung_up.set()
     sender.join()
     RemoteDriver("127.0.0.1", open_server[1]).close()
+
+
+def test_a_reset_with_an_object_in_hand_is_refused_and_nothing_moves(open_server):
+    """A reset opens the hand and swings the arm home: with a can held it would drop or drag it."""
+    driver = RemoteDriver("127.0.0.1", open_server[1])
+    (x, y, z), orientation = driver.ee_pose()
+    can = driver.spawn_object("can", [x, y, z - 0.03], 0.0, [1, 0, 0, 1], "can")  # between the open fingers
+    driver.apply_action([x, y, z], yaw_of(orientation), 0.0)
+    driver.step(120)
+    assert driver.touches_robot(can)
+    joints, width, (held, _) = driver.joint_positions(), driver.gripper_width(), driver.body_poses([can])[0]
+    with pytest.raises(wire.DriverError, match=f"unsafe_command: reset_robot: the robot touches object {can};"):
+        driver.reset_robot()
+    driver.step(60)
+    np.testing.assert_allclose(driver.joint_positions(), joints, atol=1e-3)
+    assert abs(driver.gripper_width() - width) < 1e-3 and np.allclose(driver.body_poses([can])[0][0], held, atol=1e-3)
+    driver.apply_action([x, y, z], yaw_of(orientation), 0.08)  # let go: the can falls clear of the hand
+    driver.step(240)
+    assert not driver.touches_robot(can)
+    driver.reset_robot()
+    driver.close()
 
 
 def cpu_ticks(pid: int) -> int:
