@@ -205,7 +205,7 @@ class _Session:
     greeted: bool = False
     authed: bool = False
     challenge: str = ""
-    last_heard: float = field(default_factory=time.monotonic)
+    last_heard: float = 0.0
     gripper_width: float | None = None
     """The last gripper width commanded; None until the client has moved the robot."""
 
@@ -217,6 +217,8 @@ class DriverServer:
     `close`. `serve_forever` returns after `stop` (safe to call from a signal handler; a long `step` checks
     for it between ticks). With a `token`, every client must answer an HMAC challenge first (`envs.wire`);
     binding anything but a loopback address without one is refused (ValueError) before the driver is built.
+    `clock` (monotonic seconds) is what the idle timeout and the step deadline read, so a test can reach
+    them without waiting.
     """
 
     def __init__(
@@ -227,6 +229,7 @@ class DriverServer:
         limits: SafetyLimits | None = None,
         idle_timeout: float = 5.0,
         token: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if idle_timeout <= 0:
             raise ValueError(f"idle_timeout must be positive, got {idle_timeout}")
@@ -238,6 +241,7 @@ class DriverServer:
         self._token = token
         self.limits = limits or SafetyLimits()
         self.idle_timeout = idle_timeout
+        self._clock = clock
         self.driver = SafeDriver(driver_factory(), self.limits)
         try:
             self._listener = socket.create_server((host, port))
@@ -268,7 +272,7 @@ class DriverServer:
                 elif self._session is not None and key.fileobj is self._session.sock:
                     self._receive(self._session)
             session = self._session
-            if session is not None and time.monotonic() - session.last_heard > self.idle_timeout:
+            if session is not None and self._clock() - session.last_heard > self.idle_timeout:
                 self._end(session, f"silent for more than {self.idle_timeout:g} s", lost=True)
 
     def close(self) -> None:
@@ -297,7 +301,7 @@ class DriverServer:
             sock.close()
             return
         log.info("client %s connected", where)
-        self._session = _Session(sock, where, SafetyGuard(self.limits))
+        self._session = _Session(sock, where, SafetyGuard(self.limits), last_heard=self._clock())
         self._selector.register(sock, selectors.EVENT_READ)
 
     def _receive(self, session: _Session) -> None:
@@ -316,13 +320,13 @@ class DriverServer:
             self._end(session, exc.message, lost=True)
             return
         if lines:  # only whole frames count as being heard: a byte now and then does not keep the slot
-            session.last_heard = time.monotonic()
+            session.last_heard = self._clock()
         for line in lines:
             if self._session is not session:
                 return
             self._handle(session, line)
         if lines:
-            session.last_heard = time.monotonic()  # time spent serving a long `step` is not the client's silence
+            session.last_heard = self._clock()  # time spent serving a long `step` is not the client's silence
 
     def _handle(self, session: _Session, line: bytes) -> None:
         request_id = None
@@ -408,11 +412,11 @@ class DriverServer:
         its last command either way."""
         if not 0 <= n <= self.limits.max_ticks:
             raise UnsafeCommand(f"n={n} is outside [0, {self.limits.max_ticks}]")
-        deadline = time.monotonic() + max(STEP_DEADLINE_FLOOR, 3 * n * self.driver.physics_dt)
+        deadline = self._clock() + max(STEP_DEADLINE_FLOOR, 3 * n * self.driver.physics_dt)
         for done in range(n):
             if self._stopping:
                 raise RuntimeError(f"the server is stopping; stepped {done} of {n} ticks")
-            if time.monotonic() > deadline:
+            if self._clock() > deadline:
                 raise RuntimeError(f"deadline passed after {done} of {n} ticks (the world is too heavy to simulate)")
             self.driver.step(1)
 

@@ -1,6 +1,6 @@
 """The driver link locked and hardened: a shared token (HMAC challenge) beyond loopback, per-client caps, a
-`step` that a stop can cut short, a reset refused with an object in hand, and the edge cases the fuzz found.
-Real servers on real sockets."""
+`step` that a stop or its deadline cuts short, a reset refused with an object in hand, and the edge cases the
+fuzz found. Real servers on real sockets."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -60,6 +62,20 @@ def open_server():
     yield proc, port
     if proc.poll() is None:
         stop(proc)
+
+
+@contextmanager
+def serving(driver_factory=PyBulletDriver, **options) -> Iterator[DriverServer]:
+    """A DriverServer on a free loopback port, served from a thread, so a test can look inside it."""
+    server = DriverServer(driver_factory, port=0, **options)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        thread.join()
+        server.close()
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -192,27 +208,58 @@ def test_sigterm_stops_the_server_inside_a_long_step(open_server):
     assert proc.wait(timeout=60) == 0
 
 
+def die(driver: RemoteDriver) -> None:
+    """The client process vanishes mid-session: no goodbye, the socket just closes."""
+    driver._stop.set()
+    driver._sock.close()
+
+
 def test_a_failed_hold_is_reported_as_failed(caplog):
-    server = DriverServer(PyBulletDriver, port=0)
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
-    try:
+    with serving() as server:
         driver = RemoteDriver(*server.address)
         (x, y, z), _ = driver.ee_pose()
         driver.apply_action([x, y, z - 0.01], 0.0, 0.08)
         server.driver.driver.close()  # the robot goes away under the server: the hold must fail
         with caplog.at_level(logging.INFO, logger="envs.driver_server"):
-            driver._stop.set()
-            driver._sock.close()  # the client dies mid-session
+            die(driver)
             for _ in range(2000):
                 if "hold command failed" in caplog.text or "holding its pose" in caplog.text:
                     break
-                serving.join(timeout=0.05)
+                threading.Event().wait(0.05)
         assert "hold command failed" in caplog.text and "holding its pose" not in caplog.text
-    finally:
-        server.stop()
-        serving.join()
-        server.close()
+
+
+class ManualClock:
+    """The server's clock, moved by the world rather than by time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_step_past_its_deadline_is_cut_short_with_one_error_line_and_the_server_goes_on():
+    clock = ManualClock()
+
+    class HeavyWorld(PyBulletDriver):
+        """Real physics, but every tick takes a second on the server's clock: too heavy to simulate."""
+
+        def step(self, n: int = 1) -> None:
+            super().step(n)
+            clock.now += 1.0
+
+    with serving(HeavyWorld, clock=clock) as server:
+        client = RawClient(server.address[1])
+        reply = client.ask(wire.request(1, "step", {"n": 100}))  # deadline: max(10 s floor, 3 x 100 ticks)
+        assert error_code(reply) == "driver_error" and "\n" not in reply["error"]["message"]
+        assert "deadline passed after 11 of 100 ticks" in reply["error"]["message"]
+        assert client.ask(wire.request(2, "ping", {})) == {"id": 2, "result": "pong"}  # nothing else was sent
+        assert client.ask(wire.request(3, "step", {"n": 2})) == {"id": 3, "result": None}
+        client.close()
+        fresh = RemoteDriver(*server.address)
+        assert len(fresh.joint_positions()) == 7
+        fresh.close()
 
 
 if __name__ == "__main__":
