@@ -247,7 +247,7 @@ class PyBulletDriver(RobotDriver):
         return body
 
     def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:
-        key = tuple((tuple(part["half_extents"]), tuple(part["offset"])) for part in parts) + (tuple(rgba),)
+        key = tuple((tuple(part["half_extents"]), tuple(part["offset"])) for part in parts)  # colour is per body
         c = self._client
         if key not in self._fixture_shapes:
             halves = [list(part["half_extents"]) for part in parts]

@@ -7,6 +7,8 @@ parameters of every call are checked for type and shape here first. When a
 client leaves, dies or goes silent for `idle_timeout` seconds, the arm is commanded to hold where it
 is, the bodies that client spawned are removed (the next client finds an empty world, as a freshly
 built driver would), and the server goes back to accepting. A broken frame never takes the server down.
+Fixture shapes stay cached for later clients; past MAX_CACHED_SHAPES the driver is rebuilt between
+clients, because PyBullet frees a shape only with its whole world.
 
 Single-threaded on `selectors`: the driver is only ever touched from one thread, which PyBullet needs.
 """
@@ -42,6 +44,9 @@ MAX_BODIES = 64
 """Bodies one client may have spawned at a time (a scene has at most 8 objects and 4 places)."""
 MAX_FIXTURE_SHAPES = 64
 """Distinct fixture shapes one client may ask for: the driver caches every shape it builds."""
+MAX_CACHED_SHAPES = 256
+"""Distinct fixture shapes the driver may hold for all clients together; when a client leaves with more
+cached, the driver is rebuilt (0.2 s for PyBullet), so memory stays bounded however many clients come."""
 STEP_DEADLINE_FLOOR = 10.0
 """A `step(n)` is cut short after max(this, 3 * n * physics_dt) seconds, so one call cannot freeze the server."""
 _POLL_SECONDS = 0.25
@@ -242,7 +247,10 @@ class DriverServer:
         self.limits = limits or SafetyLimits()
         self.idle_timeout = idle_timeout
         self._clock = clock
+        self._driver_factory = driver_factory
         self.driver = SafeDriver(driver_factory(), self.limits)
+        self._cached_shapes: set[str] = set()
+        """Fixture shapes the clients have had this driver build (as SafetyGuard names them)."""
         try:
             self._listener = socket.create_server((host, port))
         except OSError as exc:
@@ -254,6 +262,7 @@ class DriverServer:
         self._session: _Session | None = None
         self._stopping = False
         self._closed = False
+        self._broken = ""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -264,7 +273,8 @@ class DriverServer:
         self._stopping = True
 
     def serve_forever(self) -> None:
-        """Accept and serve clients until `stop`; no client error ends this loop."""
+        """Accept and serve clients until `stop`; no client error ends this loop, only a driver that could
+        not be rebuilt (OSError)."""
         while not self._stopping:
             for key, _ in self._selector.select(_POLL_SECONDS):
                 if key.fileobj is self._listener:
@@ -274,6 +284,8 @@ class DriverServer:
             session = self._session
             if session is not None and self._clock() - session.last_heard > self.idle_timeout:
                 self._end(session, f"silent for more than {self.idle_timeout:g} s", lost=True)
+        if self._broken:
+            raise OSError(self._broken)
 
     def close(self) -> None:
         """Hold the arm, drop the client, stop listening and release the driver; safe to call twice."""
@@ -456,6 +468,23 @@ class DriverServer:
             log.error("client %s %s; the arm may still be moving: the hold command failed", session.peer, why)
         else:
             log.info("client %s %s", session.peer, why)
+        self._cached_shapes |= session.guard.fixture_shapes
+        if len(self._cached_shapes) > MAX_CACHED_SHAPES and not (self._closed or self._stopping):
+            self._rebuild_driver()
+
+    def _rebuild_driver(self) -> None:
+        """Give the cached fixture shapes' memory back: PyBullet keeps a shape that any body used until its
+        world is gone, so the driver is closed and built afresh, between clients. A driver that cannot be
+        built again stops the server (`serve_forever` raises OSError)."""
+        log.info("rebuilding the driver to free %d cached fixture shapes", len(self._cached_shapes))
+        self.driver.close()
+        self._cached_shapes = set()
+        try:
+            self.driver = SafeDriver(self._driver_factory(), self.limits)
+        except Exception as exc:  # noqa: BLE001 - reported by serve_forever as one line
+            self._broken = f"could not rebuild the driver: {type(exc).__name__}: {exc}"
+            log.error("%s", self._broken)
+            self._stopping = True
 
     def _hold(self, session: _Session) -> str:
         """Command the pose the arm is at now and keep the grip, so the arm stops where it is, still holding.

@@ -1,6 +1,6 @@
 """The driver link locked and hardened: a shared token (HMAC challenge) beyond loopback, per-client caps, a
-`step` that a stop or its deadline cuts short, a reset refused with an object in hand, and the edge cases the
-fuzz found. Real servers on real sockets."""
+`step` that a stop or its deadline cuts short, a reset refused with an object in hand, shape memory given
+back, and the edge cases the fuzz found. Real servers on real sockets."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from envs import wire
+from envs import driver_server, wire
 from envs.bullet_driver import PyBulletDriver
 from envs.driver import yaw_of
 from envs.driver_server import MAX_BODIES, DriverServer
 from envs.remote import RemoteDriver
 from tests.conftest import small_benchmark
-from tests.test_remote_driver import PAHF_ROBOT, ROOT, RawClient, error_code
+from tests.test_remote_driver import PAHF_ROBOT, ROOT, RawClient, connect, error_code
 
 TOKEN = "correct horse battery staple"
 
@@ -227,6 +227,66 @@ def test_a_failed_hold_is_reported_as_failed(caplog):
                     break
                 threading.Event().wait(0.05)
         assert "hold command failed" in caplog.text and "holding its pose" not in caplog.text
+
+
+def test_fixture_shapes_of_clients_that_left_are_freed(monkeypatch):
+    """Each client builds 40 fixture shapes no one built before (a colour is not a new shape). PyBullet keeps
+    a shape as long as its world, so past the budget (here 80) the server rebuilds the driver as the client
+    leaves, and the count of cached shapes drops back to the fresh driver's. Some clients say goodbye, some
+    die."""
+    shapes = 40
+    monkeypatch.setattr(driver_server, "MAX_CACHED_SHAPES", 2 * shapes)
+    with serving() as server:
+        baseline = len(server.driver.driver._fixture_shapes)
+        cached = []
+        for client in range(6):
+            driver = connect(server.address[1])
+            cached.append(len(server.driver.driver._fixture_shapes))  # the last client has been let go
+            for i in range(shapes):
+                box = {"half_extents": [0.01 + 0.001 * i, 0.01 + 0.001 * client, 0.01], "offset": [0.0, 0.0, 0.01]}
+                driver.spawn_fixture([box], [0.6, -0.4 + 0.02 * i, 0.0], [0.5, 0.5, 0.5, 1.0], f"box {i}")
+            driver.spawn_fixture([box], [0.7, 0.0, 0.0], [1.0, 0.0, 0.0, 1.0], "the last box in red: no new shape")
+            if client % 2:
+                driver.close()
+            else:
+                die(driver)
+        driver = connect(server.address[1])
+        cached.append(len(server.driver.driver._fixture_shapes))
+        assert cached == [baseline, baseline + 40, baseline + 80, baseline, baseline + 40, baseline + 80, baseline]
+        (x, y, z), orientation = driver.ee_pose()  # the rebuilt robot is served like the first
+        driver.apply_action([x, y, z - 0.02], yaw_of(orientation), 0.08)
+        driver.step(60)
+        assert driver.ee_pose()[0][2] < z - 0.01
+        driver.close()
+
+
+def test_a_driver_that_cannot_be_rebuilt_stops_the_server_with_one_line(monkeypatch):
+    monkeypatch.setattr(driver_server, "MAX_CACHED_SHAPES", 0)
+    built: list[PyBulletDriver] = []
+
+    def robot_that_goes_away() -> PyBulletDriver:
+        if built:
+            raise RuntimeError("the arm does not answer")
+        built.append(PyBulletDriver())
+        return built[0]
+
+    server = DriverServer(robot_that_goes_away, port=0)
+    stopped: list[str] = []
+
+    def serve() -> None:
+        try:
+            server.serve_forever()
+        except OSError as exc:
+            stopped.append(str(exc))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    driver = RemoteDriver(*server.address)
+    driver.spawn_fixture([{"half_extents": [0.02] * 3, "offset": [0.0] * 3}], [0.6, 0.3, 0.02], [1, 1, 1, 1], "box")
+    driver.close()
+    thread.join(timeout=60)
+    server.close()
+    assert stopped == ["could not rebuild the driver: RuntimeError: the arm does not answer"]
 
 
 class ManualClock:
