@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3, help="passes over phase 1 (default: 3)")
     parser.add_argument("--precision", type=float, default=0.95, help="least share of right acts (default: 0.95)")
     parser.add_argument("--human", default="natural", choices=["natural", "exact"], help="how the person talks")
-    parser.add_argument("--embedder", default="minilm", choices=sorted(EMBEDDERS), help="sentence embedder")
+    parser.add_argument("--embedder", default="mpnet", choices=sorted(EMBEDDERS), help="sentence embedder")
     args = parser.parse_args()
     benchmark = load_benchmark(Path(args.scenarios) if args.scenarios else None)
     embedder = EMBEDDERS[args.embedder](cache_size=1 << 16)

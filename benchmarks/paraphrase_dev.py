@@ -67,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--embedder", default="minilm", choices=sorted(EMBEDDERS))
+    parser.add_argument("--embedder", default="mpnet", choices=sorted(EMBEDDERS))
     args = parser.parse_args()
     data = json.loads(DATA.read_text())
     rng = random.Random(args.seed)

@@ -1,6 +1,6 @@
 """Per-user explicit memory of preferences: notes in SQLite, retrieval through FAISS, a mem0-style policy."""
 
-from memory.embedders import Embedder, HashingEmbedder, MiniLMEmbedder, make_embedder
+from memory.embedders import Embedder, HashingEmbedder, MiniLMEmbedder, MPNetEmbedder, make_embedder
 from memory.notes import KINDS, SOURCES, Note, NoteDraft
 from memory.policy import Fact, MemoryDecision, MemoryOp, apply, decide
 from memory.store import MemoryStore
@@ -15,6 +15,7 @@ __all__ = [
     "MemoryOp",
     "MemoryStore",
     "MiniLMEmbedder",
+    "MPNetEmbedder",
     "Note",
     "NoteDraft",
     "apply",

@@ -1,4 +1,4 @@
-"""Both embedders honour one interface: shape, unit norm, determinism, LRU cache."""
+"""Every embedder honours one interface: shape, unit norm, determinism, LRU cache."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from memory.embedders import Embedder, HashingEmbedder, MiniLMEmbedder, make_embedder
+from memory.embedders import Embedder, HashingEmbedder, MiniLMEmbedder, MPNetEmbedder, make_embedder
 
 TEXTS = [
     "I can barely keep my eyes open, could you bring me something to drink?",
@@ -21,9 +21,14 @@ def _minilm() -> Embedder:
     return MiniLMEmbedder()
 
 
-@pytest.fixture(scope="module", params=["hashing", "minilm"])
+def _mpnet() -> Embedder:
+    pytest.importorskip("sentence_transformers")
+    return MPNetEmbedder()
+
+
+@pytest.fixture(scope="module", params=["hashing", "minilm", "mpnet"])
 def embedder(request) -> Embedder:
-    return HashingEmbedder() if request.param == "hashing" else _minilm()
+    return {"hashing": HashingEmbedder, "minilm": _minilm, "mpnet": _mpnet}[request.param]()
 
 
 def test_shape_dtype_and_dim(embedder):
@@ -95,5 +100,28 @@ def test_hashing_dim_is_configurable_and_empty_text_is_zero():
 def test_make_embedder_names():
     assert isinstance(make_embedder("hashing"), HashingEmbedder)
     assert isinstance(make_embedder("minilm"), MiniLMEmbedder)
-    with pytest.raises(ValueError, match="minilm, hashing"):
+    assert isinstance(make_embedder("mpnet"), MPNetEmbedder)
+    with pytest.raises(ValueError, match="minilm, mpnet, hashing"):
         make_embedder("word2vec")
+
+
+def test_mpnet_is_assembled_from_its_packages_once_and_published_whole(tmp_path, monkeypatch):
+    """The five part packages are joined into a model folder that appears in one rename; later calls reuse it."""
+    monkeypatch.setenv("PAHF_ROBOT_CACHE", str(tmp_path))
+    path = MPNetEmbedder().model_path()
+    assert path == tmp_path / "all-mpnet-base-v2" and (path / "config.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["all-mpnet-base-v2"]  # no half-written leftovers
+    stamp = (path / "config.json").stat().st_mtime_ns
+    assert MPNetEmbedder().model_path() == path and (path / "config.json").stat().st_mtime_ns == stamp
+
+
+def test_mpnet_without_its_packages_says_how_to_install_them(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setenv("PAHF_ROBOT_CACHE", str(tmp_path))
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(ValueError, match="model-weights.txt"):
+        MPNetEmbedder().model_path()

@@ -26,6 +26,7 @@ from pahf_robot.agent.reasoning import (
     options_of,
     target_for,
 )
+from pahf_robot.agent.situations import SituationMatcher, sentences_of
 from pahf_robot.bench.scenarios import TaskView
 from pahf_robot.core.types import Outcome, Target
 
@@ -63,18 +64,22 @@ class Evidence:
 
 class OfflineReasoner(Reasoner):
     name = "offline"
+    recall = 64
+    """Wide: remembered tasks are re-scored here as situations (`SituationMatcher`), and each one's sentences
+    are weighed against the others', so the memory's whole-task ranking is only a first cut."""
 
     def __init__(self, embedder: Embedder, settings: OfflineSettings | None = None):
         self.embedder = embedder
         self.settings = settings or OfflineSettings()
         self.grounder = Grounder(embedder, self.settings.answer_floor, self.settings.answer_margin)
+        self.situations = SituationMatcher(embedder)
 
     def situation(self, view: TaskView) -> str:
         """The whole task: what separates situations is spread over it, and cutting it needs word lists."""
         return view.task
 
     def prepare(self, views: list[TaskView]) -> None:
-        texts = {text for v in views for text in (v.task, *v.objects, *v.places)}
+        texts = {text for v in views for text in (v.task, *sentences_of(v.task), *v.objects, *v.places)}
         self.embedder.embed(sorted(texts))
 
     def evidence(self, view: TaskView, notes: list[tuple[Note, float]]) -> Evidence:
@@ -116,9 +121,11 @@ class OfflineReasoner(Reasoner):
         options = options_of(view)
         kind = choice_kind(view)
         votes = np.zeros(len(options), dtype=np.float64)
-        relevant = [(note, similarity) for note, similarity in notes if note.kind == kind]
-        if not relevant:
+        kept = [note for note, _ in notes if note.kind == kind]
+        if not kept:
             return votes, 0.0, ()
+        relevant = zip(kept, self.situations.similarities(view.task, [n.situation for n in kept]), strict=True)
+        relevant = [(note, float(similarity)) for note, similarity in relevant]
         closest = max(similarity for _, similarity in relevant)
         basis = []
         for note, similarity in relevant:

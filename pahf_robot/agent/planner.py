@@ -26,8 +26,6 @@ from pahf_robot.agent.reasoning import (
 from pahf_robot.bench.scenarios import TaskView
 from pahf_robot.core.types import Outcome, Target
 
-RETRIEVE_K = 10
-
 MAX_QUESTIONS = 2
 """Questions per episode at most: the first one, and one follow-up when a reply leaves several options open."""
 
@@ -190,7 +188,9 @@ class Planner:
     def _recall(self, view: TaskView) -> list:
         if not self.channels.read:
             return []
-        return self.memory.search(view.user, self.reasoner.situation(view), k=RETRIEVE_K, kind=choice_kind(view))
+        return self.memory.search(
+            view.user, self.reasoner.situation(view), k=self.reasoner.recall, kind=choice_kind(view)
+        )
 
     def _remember(self, view: TaskView, signal: PreferenceSignal, source: str) -> dict:
         """Apply the update policy; the record leaves out note ids, which depend on other users' writes."""

@@ -95,6 +95,8 @@ class Reasoner(ABC):
     """Judgements the planner needs; implementations must not touch memory or the robot."""
 
     name: str = "reasoner"
+    recall: int = 10
+    """How many of the user's closest notes `decide` is shown."""
 
     @abstractmethod
     def decide(self, view: TaskView, notes: list[tuple[Note, float]], may_ask: bool) -> Decision:

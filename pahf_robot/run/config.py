@@ -21,7 +21,7 @@ Phase = Literal[1, 2, 3, 4]
 PHASES: tuple[int, ...] = get_args(Phase)
 LEARNING_PHASES = (1, 3)
 Sim = Literal["pybullet", "none"]
-EmbedderName = Literal["minilm", "hashing"]
+EmbedderName = Literal["minilm", "mpnet", "hashing"]
 ReasonerName = Literal["offline", "llm"]
 HumanName = Literal["natural", "exact", "llm"]
 """Talks like people (default), names options exactly as the scene spells them (an answer key), or an LLM's
@@ -88,7 +88,7 @@ class ProtocolConfig(_Part):
 class AgentConfig(_Part):
     """The decision maker behind the planner and the sentence embedder its memory uses."""
 
-    embedder: EmbedderName = "minilm"
+    embedder: EmbedderName = "mpnet"
     reasoner: ReasonerName = "offline"
     model: str | None = None
     base_url: str | None = None
