@@ -34,7 +34,9 @@ from pahf_robot.core.types import Outcome, Target
 @dataclass(frozen=True)
 class OfflineSettings:
     """Thresholds of the offline reasoner, fitted on phase-1 learning data of the bundled benchmark only
-    (`python benchmarks/calibrate.py`); no test phase and no held-out data took part.
+    (`python benchmarks/calibrate.py`, default embedder mpnet); no test phase and no held-out data took part.
+    With the sentence-weighted situation match the vote margin added no precision worth its questions, so
+    `min_margin` came out 0: the robot asks when memory has no close enough task, not when its notes split.
 
     `ask_below`: ask when the closest remembered task is less similar than this (cosine).
     `min_margin`: ask when the winning option's share of the vote beats the next by less than this.
@@ -44,11 +46,11 @@ class OfflineSettings:
     """
 
     ask_below: float = 0.5
-    min_margin: float = 0.3
+    min_margin: float = 0.0
     task_temperature: float = 0.05
     item_floor: float = 0.3
     answer_floor: float = 0.35
-    answer_margin: float = 0.04
+    answer_margin: float = 0.08
 
 
 @dataclass(frozen=True)
