@@ -117,8 +117,8 @@ class SafeDriver(RobotDriver):
     def ee_pose(self) -> Pose:
         return self.driver.ee_pose()
 
-    def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
-        return self.driver.spawn_object(kind, position, yaw, rgba, label)
+    def spawn_object(self, kind, position, yaw, rgba, label, scale=1.0, mass_factor=1.0, friction=None) -> int:
+        return self.driver.spawn_object(kind, position, yaw, rgba, label, scale, mass_factor, friction)
 
     def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:
         return self.driver.spawn_fixture(parts, position, rgba, label)

@@ -39,6 +39,14 @@ from envs.task import DEFAULT_SCENE, PickAndPlaceTask
 CAMERA_EYE = (1.15, 0.0, 0.75)
 CAMERA_TARGET = (0.45, 0.0, 0.0)
 SPAWN_GAP = 0.0005
+MAX_EE_SPEED = 0.25
+"""m/s: the grasp point's Cartesian speed cap. 250 mm/s is the "reduced speed" of ISO 10218-1 (5.6) for a
+robot working near people, which a household arm is; the Panda itself allows 1.7 m/s."""
+MAX_EE_ACCEL = 1.0
+"""m/s^2: gentle next to the Panda's 13 m/s^2 Cartesian limit, so a held object is not shaken loose by
+the 0.5-1.0 friction a real grip has."""
+MAX_YAW_RATE = 1.5
+"""rad/s: the hand's turn, under the 2.61 rad/s of the Panda's last joint (datasheet)."""
 
 
 def _wrap_angle(angle: float) -> float:
@@ -75,9 +83,9 @@ class TabletopEnv(gym.Env):
         segmentation: bool = False,
         image_size: tuple[int, int] = (320, 240),
         substeps: int = 4,
-        max_ee_speed: float = 3.0,
-        max_ee_accel: float = 25.0,
-        max_yaw_rate: float = 10.0,
+        max_ee_speed: float = MAX_EE_SPEED,
+        max_ee_accel: float = MAX_EE_ACCEL,
+        max_yaw_rate: float = MAX_YAW_RATE,
         settle_steps: int = 2,
         driver: RobotDriver | str = "pybullet",
         speed: float = 1.0,

@@ -31,8 +31,8 @@ PAHF_ROBOT = str(Path(sys.executable).with_name("pahf-robot"))
 IDLE_TIMEOUT = 1.5
 SCENE = {"objects": ["mug", "apple", "a book about birds"], "places": ["top shelf", "recycling bin"]}
 EPISODES = [  # (seed, target, controller step budget): two successes and a timeout failure
-    (3, Target("mug", "top shelf"), 150),
-    (8, Target("apple", HAND_OVER), 150),
+    (3, Target("mug", "top shelf"), 1500),
+    (8, Target("apple", HAND_OVER), 1500),
     (5, Target("a book about birds", "recycling bin"), 5),
 ]
 

@@ -40,6 +40,9 @@ from pahf_robot.core.types import FailureKind, Outcome, Target
 
 log = logging.getLogger(__name__)
 
+STALL_STEPS = 20
+"""Env steps (a third of a simulated second) without progress before a move counts as stuck."""
+
 
 class _Failure(Exception):
     """Raised inside a phase to stop the episode with one of FAILURE_KINDS."""
@@ -73,7 +76,7 @@ class GraspController:
         release_drop: the object is let go this far above its place's surface (m).
     """
 
-    def __init__(self, max_env_steps: int = 150, retreat: bool = True, release_drop: float = 0.004) -> None:
+    def __init__(self, max_env_steps: int = 1500, retreat: bool = True, release_drop: float = 0.004) -> None:
         self.max_env_steps = max_env_steps
         self.retreat = retreat
         self.release_drop = release_drop
@@ -227,18 +230,19 @@ class _Attempt:
     ) -> None:
         """Step towards `goal` until the grasp point is within `tolerance` (or `blend(error)` says the
         next leg may start), failing as unreachable when progress stalls."""
-        best, stalled, start = math.inf, 0, self.env_steps
+        best, best_yaw, stalled, start = math.inf, math.inf, 0, self.env_steps
         while True:
             error = float(np.linalg.norm(self._ee() - goal))
             yaw_error = abs(wrap_half_turn(self._ee_yaw() - yaw))
             if yaw_error <= yaw_tolerance and (error <= tolerance or (blend is not None and blend(error))):
                 log.debug("%s: %d env steps to %s", phase, self.env_steps - start, np.round(goal, 3))
                 return
-            if error < best - 5e-4:
-                best, stalled = error, 0
+            # Progress is either: the hand may still be turning at its yaw rate after it arrived.
+            if error < best - 5e-4 or (yaw_error > yaw_tolerance and yaw_error < best_yaw - 0.005):
+                best, best_yaw, stalled = min(best, error), min(best_yaw, yaw_error), 0
             else:
                 stalled += 1
-                if stalled > 12:
+                if stalled > STALL_STEPS:
                     raise _Failure("unreachable", f"{phase}: stuck {error:.3f} m from {np.round(goal, 3)}")
             if held is not None:
                 grip = self.controller.gripper_for(phase, float(np.linalg.norm(self._ee() - held.grasp)))
