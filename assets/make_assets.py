@@ -316,6 +316,7 @@ def build(out: Path = OUT) -> dict:
             "mesh": f"{kind.name}.obj",
             "collision": collision_files,
             "size": rounded(extents),
+            "centre": rounded(bounds.mean(axis=0) - offset),
             "mass": mass,
             "inertia": [round(v, 8) for v in inertia(mass, extents)],
             "grasp_point": rounded(grasp),

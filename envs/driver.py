@@ -28,6 +28,18 @@ def yaw_of(quaternion: Sequence[float]) -> float:
     return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
+def rotation_matrix(quaternion: Sequence[float]) -> np.ndarray:
+    """The 3x3 rotation of an (x, y, z, w) quaternion."""
+    x, y, z, w = quaternion
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class CameraSpec:
     """A calibrated pinhole camera: intrinsics (pixels) and extrinsics (its pose in the robot base frame).

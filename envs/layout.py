@@ -228,3 +228,45 @@ def object_poses(rng: np.random.Generator, count: int) -> list[tuple[float, floa
         (cells[c][0] + float(dx), cells[c][1] + float(dy), float(yaw))
         for c, (dx, dy), yaw in zip(chosen, jitter, yaws, strict=True)
     ]
+
+
+LOOK_POINT = (0.25, 0.0, 0.42)
+"""Where the grasp point waits while the robot looks: up and behind every object as the scene camera
+(envs.driver.SCENE_CAMERA) sees them, so the hand hides none. The driver's home pose puts it here."""
+
+RANDOM_AREA = ((0.30, 0.60), (-0.33, 0.33))
+"""x and y bounds a randomized object's footprint stays in: in reach, clear of the place row and hand-over."""
+RANDOM_GAP = (0.012, 0.05)
+"""Smallest and largest free space sampled between neighbours' bounding circles: at the small end open
+fingers no longer fit on every side, so the approach must pick its yaw."""
+
+
+def random_object_poses(rng: np.random.Generator, radii: Sequence[float]) -> list[tuple[float, float, float]]:
+    """Collision-free (x, y, yaw) over the reachable area for objects with these bounding-circle radii, each
+    sampled next to the ones already placed (a gap from RANDOM_GAP) or anywhere, so scenes have clusters.
+    Raises ValueError when they do not fit."""
+    if not 0 < len(radii) <= MAX_OBJECTS:
+        raise ValueError(f"{len(radii)} objects do not fit: between 1 and {MAX_OBJECTS}")
+    (x_lo, x_hi), (y_lo, y_hi) = RANDOM_AREA
+    for _ in range(50):
+        placed: list[tuple[float, float, float]] = []
+        for radius in radii:
+            for _ in range(200):
+                if placed and rng.random() < 0.5:
+                    nx, ny, nr = placed[int(rng.integers(len(placed)))]
+                    angle, gap = rng.uniform(0, 2 * math.pi), rng.uniform(*RANDOM_GAP)
+                    x, y = nx + (nr + radius + gap) * math.cos(angle), ny + (nr + radius + gap) * math.sin(angle)
+                else:
+                    x, y = rng.uniform(x_lo + radius, x_hi - radius), rng.uniform(y_lo + radius, y_hi - radius)
+                inside = x_lo + radius <= x <= x_hi - radius and y_lo + radius <= y <= y_hi - radius
+                if inside and REACH_MIN <= math.hypot(x, y) <= REACH_MAX - radius and all(
+                    math.hypot(x - ox, y - oy) >= radius + other + RANDOM_GAP[0] for ox, oy, other in placed
+                ):
+                    placed.append((x, y, radius))
+                    break
+            else:
+                break
+        if len(placed) == len(radii):
+            yaws = rng.uniform(0.0, 2 * math.pi, size=len(radii))
+            return [(x, y, float(yaw)) for (x, y, _), yaw in zip(placed, yaws, strict=True)]
+    raise ValueError(f"could not lay out {len(radii)} objects without overlaps")
