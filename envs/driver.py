@@ -96,14 +96,14 @@ class CameraSpec:
         return (np.asarray(self.position) + np.asarray(self.rotation)[:, 2]).tolist()
 
 
-SCENE_CAMERA = CameraSpec.look_at(eye=(0.95, 0.0, 1.15), target=(0.42, 0.0, 0.0), fov=50.0, width=480, height=360)
+SCENE_CAMERA = CameraSpec.look_at(eye=(0.95, 0.0, 1.15), target=(0.42, 0.0, 0.0), fov=50.0, width=320, height=240)
 """The simulated robot's fixed scene camera, high over the table's far edge so the arm at home hides little."""
 
 
 class RobotDriver(ABC):
     """A top-down arm with a parallel gripper, plus the scene bodies a simulator can spawn."""
 
-    physics_dt: float = 1.0 / 240.0
+    physics_dt: float = 1.0 / 120.0
     """Seconds per `step` tick; a real robot would block for this long per tick."""
 
     # --- robot ---

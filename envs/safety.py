@@ -37,7 +37,7 @@ class SafetyLimits:
     """Largest difference (rad) of a commanded yaw from the current one."""
     gripper_range: tuple[float, float] = (0.0, GRIPPER_MAX_WIDTH)
     max_ticks: int = 2400
-    """Most physics ticks one `step` call may run (10 s at 240 Hz)."""
+    """Most physics ticks one `step` call may run (10 s at 240 Hz, 20 s at the simulator's 120 Hz)."""
     max_image_side: int = 2048
 
     def __post_init__(self) -> None:

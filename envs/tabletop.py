@@ -102,7 +102,7 @@ class TabletopEnv(gym.Env):
         camera: bool = False,
         segmentation: bool = False,
         image_size: tuple[int, int] = (320, 240),
-        substeps: int = 4,
+        substeps: int = 2,
         max_ee_speed: float = MAX_EE_SPEED,
         max_ee_accel: float = MAX_EE_ACCEL,
         max_yaw_rate: float = MAX_YAW_RATE,
