@@ -69,15 +69,21 @@ def test_resets_are_deterministic_and_leave_no_leftover_bodies(env):
     assert env.driver.body_count() == count - 2 - 2, "two objects and two places fewer"
 
 
-def test_place_geometry_follows_keywords():
+def test_place_geometry_follows_keywords(caplog):
     top, middle, bottom = (place_spec(f"{level} shelf", 0.7, 0.0) for level in ("top", "middle", "bottom"))
     assert top.surface > middle.surface > bottom.surface > 0
+    boards = [part for part in top.parts if part.half_extents[2] < 0.01]
+    assert len(boards) == 3, "the top shelf's unit shows its bottom and middle boards below it"
     bin_ = place_spec("recycling bin", 0.7, 0.0)
     assert bin_.shape == "bin" and bin_.top > bin_.surface and len(bin_.parts) == 5
     assert place_spec("kitchen cabinet", 0.7, 0.0).shape == "tray"
     assert place_spec("drawer", 0.7, 0.0).shape == "tray"
     assert place_spec("fridge door shelf", 0.7, 0.0).shape == "shelf"
-    assert place_spec("left side of the counter", 0.7, 0.0).shape == "pad"
+    with caplog.at_level("INFO", logger="envs.layout"):
+        assert place_spec("left side of the counter", 0.7, 0.0).shape == "pad"
+        assert not caplog.records, "a counter is a surface by name"
+        assert place_spec("the attic", 0.7, 0.0).shape == place_spec("the attic", 0.7, 0.1).shape == "pad"
+    assert len(caplog.records) == 1 and "surface zone" in caplog.records[0].getMessage()
     specs = layout_places(["top shelf", "bottom shelf", "recycling bin", "kitchen cabinet"])
     assert [s.name for s in specs][-1] == HAND_OVER
     assert len({(s.x, s.y) for s in specs}) == 5
