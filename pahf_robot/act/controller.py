@@ -47,6 +47,8 @@ STALL_STEPS = 20
 """Env steps (a third of a simulated second) without progress before a move counts as stuck."""
 CLOSING_STEPS = 45
 """Env steps the fingers get to close on an object: a full 8 cm stroke at the hand's 0.1 m/s."""
+SETTLE_STEPS = 40
+"""Env steps (two thirds of a simulated second) a released object gets to stop rocking: tall ones take that."""
 LOST_WIDTH = 0.006
 """The fingers closing this much past where they stopped on the object means it has left the hand."""
 LIFTED = 0.01
@@ -171,7 +173,8 @@ class _Attempt:
         self._move(release, yaw, CLOSED, tolerance=0.006, held=held, phase="lower", stop_on_contact=True)
         self._release(release, yaw, width)
         if self.controller.retreat:
-            clear = release[2] + held.size[2] - held.hang + FINGERTIP_DEPTH + CLEARANCE
+            # The fingertips rise past the object's perceived top with room for a few percent of size error.
+            clear = release[2] + 1.1 * held.size[2] - held.hang + FINGERTIP_DEPTH + CLEARANCE
             self._move(np.array([release[0], release[1], clear]), yaw, OPEN, tolerance=0.01, phase="retreat")
         self._settle(yaw)
 
@@ -223,7 +226,7 @@ class _Attempt:
     def _settle(self, yaw: float) -> None:
         """Hold still until the released object rests in its place (it may rock for a moment)."""
         hold = self._ee()
-        for _ in range(10):
+        for _ in range(SETTLE_STEPS):
             if self.info["task_success"]:
                 return
             self._step(hold, yaw, OPEN)
