@@ -1,6 +1,7 @@
 """The tabletop env: Gymnasium contract, scene layout, resets, rendering and bad input."""
 
 import json
+import math
 from pathlib import Path
 
 import gymnasium
@@ -10,7 +11,15 @@ from gymnasium.utils.env_checker import check_env
 
 import envs
 from envs.assets import ASSETS, asset_for, asset_kinds, catalogue, colour_for
-from envs.layout import HAND_OVER, MAX_OBJECTS, layout_places, place_spec
+from envs.layout import (
+    HAND_OVER,
+    MAX_OBJECTS,
+    RANDOM_GAP,
+    layout_places,
+    place_spec,
+    random_object_poses,
+    reachable,
+)
 from envs.tabletop import TabletopEnv
 
 SCENE = {"objects": ["herbal tea", "walnuts", "a book about birds"], "places": ["top shelf", "recycling bin"]}
@@ -67,6 +76,17 @@ def test_resets_are_deterministic_and_leave_no_leftover_bodies(env):
     assert not np.allclose(first["object_pose"], other["object_pose"])
     env.reset(seed=8, options={"scene": {"objects": ["apple"], "places": []}})
     assert env.driver.body_count() == count - 2 - 2, "two objects and two places fewer"
+
+
+def test_randomized_layouts_keep_objects_apart_and_in_reach():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        radii = rng.uniform(0.03, 0.075, size=MAX_OBJECTS)
+        poses = random_object_poses(rng, radii)
+        for i, (x, y, yaw) in enumerate(poses):
+            assert 0 <= yaw < 2 * math.pi and reachable(x, y)
+            for j in range(i):
+                assert math.dist((x, y), poses[j][:2]) >= radii[i] + radii[j] + RANDOM_GAP[0] - 1e-9
 
 
 def test_place_geometry_follows_keywords(caplog):

@@ -128,3 +128,14 @@ def test_a_turned_box_turns_the_hand_with_it():
     _, yaw, width = grasp_pose(pose(0.4, 0.0, 0.075, TURNED), size, False, PLACE, NO_OBSTACLES, 0.004)
     assert width == pytest.approx(0.045)
     assert abs(math.sin(yaw - math.pi / 2)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_short_neighbour_under_an_open_finger_turns_the_hand():
+    short = np.array([[0.4, 0.065, 0.02, 0.02, 0.065, 0.02]])  # 6.5 cm tall, under the +y finger at yaw 0
+    size = np.array([0.06, 0.06, 0.1])
+    centre = pose(0.4, 0.0, 0.05)
+    assert palm_blocked(centre[:2], 0.07, 0.0, short, width=0.06), "the finger would land on it"
+    assert not palm_blocked(centre[:2], 0.07, 0.0, short), "the palm alone passes over it"
+    point, yaw, width = grasp_pose(centre, size, True, PLACE, short, 0.004)
+    assert abs(math.sin(yaw)) > 0.3, "turned away from yaw 0"
+    assert not palm_blocked(point[:2], point[2], yaw, short, width=width), "to where the fingers land clear"
