@@ -58,6 +58,10 @@ FINGER_SPEED = 0.05
 FINGER_FRICTION = 1.0
 OBJECT_FRICTION = 0.8
 """Lateral friction of an object when the env does not say otherwise."""
+FINGER_SPINNING, OBJECT_SPINNING = 0.1, 0.03
+"""Torsional friction: Bullet multiplies the two into a length (0.003 m) times the normal force. A pad
+pressed flat on a face resists turning with about mu x F x 2/3 of its contact radius: 0.8 x 70 N x 2/3 x
+6 mm = 0.2 N·m, i.e. 0.003 m; without it a grip is two points and a tall object pivots between them."""
 # Arm folded up and back with the grasp point at (0.25, 0, 0.42), pointing down: behind every object as
 # the scene camera sees them, so the hand hides none of them when the robot looks.
 HOME = [0.0, -1.0179, 0.0, -2.6396, 0.0, 1.6216, 0.7854]
@@ -108,7 +112,7 @@ class PyBulletDriver(RobotDriver):
             "franka_panda/panda.urdf", [0, 0, 0], useFixedBase=True, flags=p.URDF_INITIALIZE_SAT_FEATURES
         )
         for finger in FINGER_JOINTS:
-            c.changeDynamics(self.robot, finger, lateralFriction=FINGER_FRICTION, spinningFriction=0.01)
+            c.changeDynamics(self.robot, finger, lateralFriction=FINGER_FRICTION, spinningFriction=FINGER_SPINNING)
         # Mirror the fingers (the real hand's mimic joint): with two independent force-limited fingers a
         # squeezed object could slide sideways with both of them under inertia.
         gear = c.createConstraint(
@@ -278,7 +282,9 @@ class PyBulletDriver(RobotDriver):
             baseOrientation=c.getQuaternionFromEuler([0.0, 0.0, yaw]),
         )
         lateral = OBJECT_FRICTION if friction is None else friction
-        c.changeDynamics(body, -1, lateralFriction=lateral, spinningFriction=0.001, localInertiaDiagonal=inertia)
+        c.changeDynamics(
+            body, -1, lateralFriction=lateral, spinningFriction=OBJECT_SPINNING, localInertiaDiagonal=inertia
+        )
         c.changeVisualShape(body, -1, rgbaColor=list(rgba))
         self._label(body, label, spec.size[2] * scale / 2 + 0.03)
         return body

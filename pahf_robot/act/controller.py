@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 STALL_STEPS = 20
 """Env steps (a third of a simulated second) without progress before a move counts as stuck."""
 CLOSING_STEPS = 45
-"""Env steps the fingers get to close on an object: a full 8 cm stroke at the hand's 0.1 m/s."""
+"""Env steps the fingers get to close on an object, or to open off it: a full 8 cm stroke at 0.1 m/s."""
 SETTLE_STEPS = 40
 """Env steps (two thirds of a simulated second) a released object gets to stop rocking: tall ones take that."""
 LOST_WIDTH = 0.006
@@ -147,6 +147,8 @@ class _Attempt:
             raise _Failure("unreachable", f"{target.object} at {np.round(position, 3)} is out of reach")
         obstacles = obstacle_boxes(self.obs, self.info, exclude=slot)
         grasp, yaw, width = self._grasp_pose(slot, place, obstacles)
+        if width > GRIPPER_MAX_WIDTH - PAD_GAP:
+            raise _Failure("unreachable", f"{target.object} is {width:.3f} m across its narrowest side: too wide")
         yaw = wrist_friendly_yaw(yaw, grasp, np.array(place["position"]))
         pre_open = gripper_command(opening(width))
         top = position[2] + self._extents(slot)[2] / 2
@@ -218,7 +220,7 @@ class _Attempt:
 
     def _release(self, release: np.ndarray, yaw: float, width: float) -> None:
         """Open the hand until the fingers are clear of the object's sides."""
-        for _ in range(8):
+        for _ in range(CLOSING_STEPS):
             self._step(release, yaw, OPEN)
             if self._width() >= min(GRIPPER_MAX_WIDTH - 0.002, width + PAD_GAP + 0.012):
                 return
