@@ -168,6 +168,8 @@ class AssetSpec:
     urdf: str
     mesh: str
     size: tuple[float, float, float]
+    centre: tuple[float, float, float]
+    """Centre of the bounding box `size` measures, in the body frame (off the origin for the mug's handle)."""
     mass: float
     inertia: tuple[float, float, float]
     grasp_point: tuple[float, float, float]
@@ -230,6 +232,7 @@ def catalogue() -> dict[str, AssetSpec]:
             urdf=str(ASSETS / entry["urdf"]),
             mesh=str(ASSETS / entry["mesh"]),
             size=tuple(entry["size"]),
+            centre=tuple(entry["centre"]),
             mass=entry["mass"],
             inertia=tuple(entry["inertia"]),
             grasp_point=tuple(entry["grasp_point"]),

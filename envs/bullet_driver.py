@@ -1,10 +1,26 @@
 """PyBullet implementation of RobotDriver: a Franka Panda on a table, one BulletClient per driver.
 
-The robot and floor load once; objects are spawned from shapes cached per asset kind, so a reset
-costs a few createMultiBody calls instead of URDF parsing. Grasping is purely frictional: the finger
-links get high friction with a friction anchor and close under position control with a fixed force
-(60 N by default: within the real hand's 70 N continuous rating, and what keeps tall objects from
-pivoting in the fingers under the fast motions the step budget calls for; 40 N let about 2% slip).
+The robot and floor load once; objects are spawned from shapes cached per asset kind and size scale, so
+a reset costs a few createMultiBody calls instead of URDF parsing. Grasping is purely frictional.
+
+The physical constants, each with its source (the env's Cartesian limits live in envs/tabletop.py):
+- JOINT_TORQUES: 87 N·m (joints 1-4), 12 N·m (joints 5-7), the Franka Emika Panda datasheet ("Panda
+  technical data", max joint torque); the motors never push harder than a real arm's.
+- JOINT_SPEEDS: 2.175 rad/s (joints 1-4), 2.61 rad/s (joints 5-7), the same datasheet (max joint velocity).
+- HAND_FORCE: 70 N, the Franka Hand's continuous force (datasheet: 70 N continuous, 140 N peak); each
+  mirrored finger pushes with it, so the object is squeezed with 70 N.
+- FINGER_SPEED: 0.05 m/s per finger, so the width changes at 0.1 m/s: libfranka's largest gripper speed
+  (franka::Gripper::move), so grasps take their real time (a full 8 cm stroke 0.8 s).
+- FINGER_FRICTION 1.0 and the objects' 0.5-1.0 (default 0.8): lateral friction coefficients of plastic or
+  silicone fingertip pads on cardboard, glass, ceramic and plastic packaging lie in 0.4-1.0 (engineering
+  tables of dry friction); Bullet multiplies the two, so a grip sees 0.5-1.0. No friction anchor: a
+  real contact slips once its friction cone is left, and so must a simulated one.
+- Masses: assets/make_assets.py computes each kind's mass from its collision volume and a density
+  stated there; the env may scale it by 0.7-1.3.
+- physics_dt 1/120 s and 15 solver iterations: simulated time costs wall time at real arm speeds, so
+  the rate is half Bullet's default 240 Hz. Measured on 60 randomized grasp-benchmark episodes: 120 Hz
+  with 15 iterations succeeds as often as 240 Hz with 25 (0.98) at half the ticks; 10 iterations let
+  objects slip out of the 70 N grip (0.87).
 """
 
 from __future__ import annotations
@@ -31,11 +47,24 @@ log = logging.getLogger(__name__)
 ARM_JOINTS = list(range(7))
 FINGER_JOINTS = [9, 10]
 GRASP_LINK = 11
-# Five times the real Panda's joint torque limits: stiff position control is what lets the simulated
-# arm move fast along straight lines without sagging or overshooting.
-ARM_FORCES = [5 * 87.0] * 4 + [5 * 12.0] * 3
-# Arm folded over the table with the grasp point at (0.42, 0, 0.25), pointing down.
-HOME = [0.0, -0.2783, 0.0, -2.5876, 0.0, 2.3093, 0.7854]
+JOINT_TORQUES = [87.0] * 4 + [12.0] * 3
+"""N·m, Panda datasheet (see the module docstring)."""
+JOINT_SPEEDS = [2.175] * 4 + [2.61] * 3
+"""rad/s, Panda datasheet."""
+HAND_FORCE = 70.0
+"""N, Franka Hand continuous force."""
+FINGER_SPEED = 0.05
+"""m/s per finger joint."""
+FINGER_FRICTION = 1.0
+OBJECT_FRICTION = 0.8
+"""Lateral friction of an object when the env does not say otherwise."""
+FINGER_SPINNING, OBJECT_SPINNING = 0.1, 0.03
+"""Torsional friction: Bullet multiplies the two into a length (0.003 m) times the normal force. A pad
+pressed flat on a face resists turning with about mu x F x 2/3 of its contact radius: 0.8 x 70 N x 2/3 x
+6 mm = 0.2 N·m, i.e. 0.003 m; without it a grip is two points and a tall object pivots between them."""
+# Arm folded up and back with the grasp point at (0.25, 0, 0.42), pointing down: behind every object as
+# the scene camera sees them, so the hand hides none of them when the robot looks.
+HOME = [0.0, -1.0179, 0.0, -2.6396, 0.0, 1.6216, 0.7854]
 
 
 class PyBulletDriver(RobotDriver):
@@ -47,12 +76,9 @@ class PyBulletDriver(RobotDriver):
         gui: bool = False,
         renderer: str = "tiny",
         floor_z: float = FLOOR_Z,
-        physics_dt: float = 1.0 / 240.0,
-        solver_iterations: int = 25,
-        arm_speed: float = 12.0,
+        physics_dt: float = 1.0 / 120.0,
+        solver_iterations: int = 15,
         arm_gain: float = 0.3,
-        finger_speed: float = 0.5,
-        grip_force: float = 60.0,
     ) -> None:
         if gui and not os.environ.get("DISPLAY"):
             raise RuntimeError(
@@ -61,10 +87,7 @@ class PyBulletDriver(RobotDriver):
             )
         self.physics_dt = physics_dt
         self._gui = gui
-        self._arm_speed = arm_speed
         self._arm_gain = arm_gain
-        self._finger_speed = finger_speed
-        self._grip_force = grip_force
         with silenced_c_output():  # the GUI's OpenGL and thread chatter
             self._client = bullet_client.BulletClient(connection_mode=p.GUI if gui else p.DIRECT)
         self._closed = False
@@ -89,7 +112,7 @@ class PyBulletDriver(RobotDriver):
             "franka_panda/panda.urdf", [0, 0, 0], useFixedBase=True, flags=p.URDF_INITIALIZE_SAT_FEATURES
         )
         for finger in FINGER_JOINTS:
-            c.changeDynamics(self.robot, finger, lateralFriction=2.0, spinningFriction=0.01, frictionAnchor=True)
+            c.changeDynamics(self.robot, finger, lateralFriction=FINGER_FRICTION, spinningFriction=FINGER_SPINNING)
         # Mirror the fingers (the real hand's mimic joint): with two independent force-limited fingers a
         # squeezed object could slide sideways with both of them under inertia.
         gear = c.createConstraint(
@@ -102,7 +125,7 @@ class PyBulletDriver(RobotDriver):
             lower.append(info[8])
             upper.append(info[9])
         self._limits = (lower, upper)
-        self._kinds: dict[str, tuple[int, int, AssetSpec]] = {}
+        self._kinds: dict[tuple[str, float], tuple[int, int, AssetSpec]] = {}
         self._fixture_shapes: dict[tuple, tuple[int, int]] = {}
         self._labels: dict[int, int] = {}
         self._text: list[tuple[int, str, tuple[float, ...]]] = []
@@ -135,14 +158,14 @@ class PyBulletDriver(RobotDriver):
 
     def _command_joints(self, arm: Sequence[float], width: float) -> None:
         c = self._client
-        for j, q, force in zip(ARM_JOINTS, arm, ARM_FORCES, strict=True):
+        for j, q, force, speed in zip(ARM_JOINTS, arm, JOINT_TORQUES, JOINT_SPEEDS, strict=True):
             c.setJointMotorControl2(
                 self.robot,
                 j,
                 p.POSITION_CONTROL,
                 targetPosition=q,
                 force=force,
-                maxVelocity=self._arm_speed,
+                maxVelocity=speed,
                 positionGain=self._arm_gain,
             )
         half = min(max(width, 0.0), GRIPPER_MAX_WIDTH) / 2
@@ -152,8 +175,8 @@ class PyBulletDriver(RobotDriver):
                 j,
                 p.POSITION_CONTROL,
                 targetPosition=half,
-                force=self._grip_force,
-                maxVelocity=self._finger_speed,
+                force=HAND_FORCE,
+                maxVelocity=FINGER_SPEED,
             )
 
     def apply_action(self, position: Sequence[float], yaw: float, gripper_width: float) -> None:
@@ -216,34 +239,54 @@ class PyBulletDriver(RobotDriver):
         return list(state[4]), list(state[5])
 
     # --- scene ---
-    def _kind_shapes(self, kind: str) -> tuple[int, int, AssetSpec]:
-        """Collision and visual shapes of a kind, created on first use and shared by every spawn."""
-        if kind not in self._kinds:
+    def _kind_shapes(self, kind: str, scale: float) -> tuple[int, int, AssetSpec]:
+        """Collision and visual shapes of a kind at a size scale, created on first use and shared by every
+        spawn (the env rounds scales to whole percent, so there are few)."""
+        key = (kind, scale)
+        if key not in self._kinds:
             spec = catalogue()[kind]
             c = self._client
+            mesh_scale = [scale] * 3
             # SAT features make the finger pads touch a part's faces at several points, not one.
             collision = c.createCollisionShapeArray(
                 shapeTypes=[p.GEOM_MESH] * len(spec.collision),
                 fileNames=list(spec.collision),
+                meshScales=[mesh_scale] * len(spec.collision),
                 flags=[p.URDF_INITIALIZE_SAT_FEATURES] * len(spec.collision),
             )
-            visual = c.createVisualShape(p.GEOM_MESH, fileName=spec.mesh)
-            self._kinds[kind] = (collision, visual, spec)
-        return self._kinds[kind]
+            visual = c.createVisualShape(p.GEOM_MESH, fileName=spec.mesh, meshScale=mesh_scale)
+            self._kinds[key] = (collision, visual, spec)
+        return self._kinds[key]
 
-    def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
-        collision, visual, spec = self._kind_shapes(kind)
+    def spawn_object(
+        self,
+        kind: str,
+        position: Sequence[float],
+        yaw: float,
+        rgba: Sequence[float],
+        label: str,
+        scale: float = 1.0,
+        mass_factor: float = 1.0,
+        friction: float | None = None,
+    ) -> int:
+        collision, visual, spec = self._kind_shapes(kind, scale)
         c = self._client
+        # Mass follows the volume (scale cubed) times the density, times the env's variation of it.
+        mass = spec.mass * scale**3 * mass_factor
+        inertia = [value * (mass / spec.mass) * scale**2 for value in spec.inertia]
         body = c.createMultiBody(
-            baseMass=spec.mass,
+            baseMass=mass,
             baseCollisionShapeIndex=collision,
             baseVisualShapeIndex=visual,
             basePosition=list(position),
             baseOrientation=c.getQuaternionFromEuler([0.0, 0.0, yaw]),
         )
-        c.changeDynamics(body, -1, lateralFriction=1.5, spinningFriction=0.001, localInertiaDiagonal=list(spec.inertia))
+        lateral = OBJECT_FRICTION if friction is None else friction
+        c.changeDynamics(
+            body, -1, lateralFriction=lateral, spinningFriction=OBJECT_SPINNING, localInertiaDiagonal=inertia
+        )
         c.changeVisualShape(body, -1, rgbaColor=list(rgba))
-        self._label(body, label, spec.size[2] / 2 + 0.03)
+        self._label(body, label, spec.size[2] * scale / 2 + 0.03)
         return body
 
     def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:

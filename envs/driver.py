@@ -12,6 +12,7 @@ import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,10 +28,82 @@ def yaw_of(quaternion: Sequence[float]) -> float:
     return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
+def rotation_matrix(quaternion: Sequence[float]) -> np.ndarray:
+    """The 3x3 rotation of an (x, y, z, w) quaternion."""
+    x, y, z, w = quaternion
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """A calibrated pinhole camera: intrinsics (pixels) and extrinsics (its pose in the robot base frame).
+
+    `rotation` holds, as columns, the camera's axes in the base frame in the OpenCV convention (x right,
+    y down, z along the optical axis); depth images give metres along z. A real driver fills this from
+    its calibration; `look_at` builds one for a simulated camera."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    position: tuple[float, float, float]
+    rotation: tuple[tuple[float, float, float], ...]
+
+    @classmethod
+    def look_at(
+        cls, eye: Sequence[float], target: Sequence[float], fov: float, width: int, height: int
+    ) -> CameraSpec:
+        """A camera at `eye` looking at `target` with base z up in the image and a vertical field of
+        view of `fov` degrees (square pixels, principal point at the image centre)."""
+        forward = np.subtract(target, eye).astype(float)
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, [0.0, 0.0, 1.0])
+        right /= np.linalg.norm(right)
+        down = np.cross(forward, right)
+        focal = height / 2 / math.tan(math.radians(fov) / 2)
+        columns = np.stack([right, down, forward], axis=1)
+        return cls(
+            width,
+            height,
+            focal,
+            focal,
+            width / 2,
+            height / 2,
+            tuple(float(v) for v in eye),
+            tuple(tuple(float(v) for v in row) for row in columns),
+        )
+
+    @property
+    def intrinsics(self) -> tuple[float, float, float, float]:
+        return self.fx, self.fy, self.cx, self.cy
+
+    @property
+    def fov(self) -> float:
+        """Vertical field of view in degrees."""
+        return math.degrees(2 * math.atan(self.height / 2 / self.fy))
+
+    @property
+    def target(self) -> list[float]:
+        """A point on the optical axis one metre ahead."""
+        return (np.asarray(self.position) + np.asarray(self.rotation)[:, 2]).tolist()
+
+
+SCENE_CAMERA = CameraSpec.look_at(eye=(0.95, 0.0, 1.15), target=(0.42, 0.0, 0.0), fov=50.0, width=320, height=240)
+"""The simulated robot's fixed scene camera, high over the table's far edge so the arm at home hides little."""
+
+
 class RobotDriver(ABC):
     """A top-down arm with a parallel gripper, plus the scene bodies a simulator can spawn."""
 
-    physics_dt: float = 1.0 / 240.0
+    physics_dt: float = 1.0 / 120.0
     """Seconds per `step` tick; a real robot would block for this long per tick."""
 
     # --- robot ---
@@ -65,8 +138,20 @@ class RobotDriver(ABC):
 
     # --- scene ---
     @abstractmethod
-    def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
-        """Create a movable object of an asset kind at rest; returns its handle."""
+    def spawn_object(
+        self,
+        kind: str,
+        position: Sequence[float],
+        yaw: float,
+        rgba: Sequence[float],
+        label: str,
+        scale: float = 1.0,
+        mass_factor: float = 1.0,
+        friction: float | None = None,
+    ) -> int:
+        """Create a movable object of an asset kind at rest, `scale` times its catalogue size, with
+        `mass_factor` times the mass its volume and density give and a lateral friction coefficient
+        (None: the driver's default); returns its handle. Only a simulator can do this."""
 
     @abstractmethod
     def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:
@@ -105,6 +190,19 @@ class RobotDriver(ABC):
     ) -> dict[str, np.ndarray]:
         """{"rgb": (h, w, 3) uint8, "depth": (h, w) float32 metres} from a pinhole camera, plus
         "segmentation": (h, w) int32 body handle per pixel (-1 for none) when asked for."""
+
+    def scene_camera(self) -> CameraSpec:
+        """Intrinsics and extrinsics of the camera `scene_view` reads. A real driver returns its calibration."""
+        return SCENE_CAMERA
+
+    def scene_view(self) -> dict[str, np.ndarray]:
+        """One RGB-D view of the table from `scene_camera`: "rgb", "depth" (metres along the optical axis)
+        and "segmentation", the instance id per pixel (-1 for none), ids being the handles `spawn_object`
+        returned. A real driver runs its detector here and maps what it finds to those handles."""
+        camera = self.scene_camera()
+        return self.camera_image(
+            camera.width, camera.height, camera.position, camera.target, camera.fov, segmentation=True
+        )
 
     def show_text(self, lines: Sequence[str]) -> None:
         """Show status lines on the robot's screen, replacing the previous ones. A robot without a

@@ -154,13 +154,27 @@ class SafetyGuard:
         if len(self.spawned) >= MAX_BODIES:
             raise _invalid(f"this client has {len(self.spawned)} bodies, the most allowed; remove some first")
 
-    def _check_spawn_object(self, kind: Any, position: Any, yaw: Any, rgba: Any, label: Any) -> None:
+    def _check_spawn_object(
+        self,
+        kind: Any,
+        position: Any,
+        yaw: Any,
+        rgba: Any,
+        label: Any,
+        scale: Any = 1.0,
+        mass_factor: Any = 1.0,
+        friction: Any = None,
+    ) -> None:
         self._room_for_a_body()
         if not isinstance(kind, str) or not isinstance(label, str):
             raise _invalid("kind and label must be strings")
         _vector("position", position, 3)
         _number("yaw", yaw)
         _vector("rgba", rgba, 4)
+        if not (0.5 <= _number("scale", scale) <= 2.0 and 0.1 <= _number("mass_factor", mass_factor) <= 10.0):
+            raise _invalid(f"scale={scale} or mass_factor={mass_factor} is outside [0.5, 2] or [0.1, 10]")
+        if friction is not None and not 0.0 <= _number("friction", friction) <= 5.0:
+            raise _invalid(f"friction={friction} is outside [0, 5]")
 
     def _check_spawn_fixture(self, parts: Any, position: Any, rgba: Any, label: Any) -> None:
         if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_FIXTURE_PARTS:

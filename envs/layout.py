@@ -7,12 +7,15 @@ top is z=0, x points away from the robot. All places and object cells are reacha
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 HAND_OVER = "hand-over"
 """Place name of the zone where "bring me X" items are delivered to the user."""
@@ -96,13 +99,20 @@ def _has(name: str, words: Sequence[str]) -> bool:
     return any(f" {word} " in text for word in words)
 
 
+SHELF_LEVELS = (0.025, 0.07, 0.12)
+"""Heights of a shelf unit's bottom, middle and top boards: all reachable top-down with a held object."""
+SURFACE_WORDS = ("counter", "countertop", "table", "desk", "surface", "side", "bench", "island", "nightstand")
+"""Places that are surfaces by name; any other unknown name becomes a surface zone too, with a log line."""
+_TOLD: set[str] = set()
+
+
 def shelf_height(name: str) -> float:
-    """Shelf levels as platforms: top higher than middle higher than bottom, all reachable top-down."""
+    """Shelf levels: top higher than middle higher than bottom."""
     if _has(name, ("top", "upper", "high", "highest", "uppermost")):
-        return 0.12
+        return SHELF_LEVELS[2]
     if _has(name, ("bottom", "lower", "low", "lowest", "floor")):
-        return 0.025
-    return 0.07
+        return SHELF_LEVELS[0]
+    return SHELF_LEVELS[1]
 
 
 def place_spec(name: str, x: float, y: float, height: float | None = None) -> PlaceSpec:
@@ -112,11 +122,7 @@ def place_spec(name: str, x: float, y: float, height: float | None = None) -> Pl
         return PlaceSpec(name, HAND_OVER, x, y, 0.004, 0.004, (0.07, 0.07), (Part((h, h, 0.002), (0, 0, 0.002)),))
     if _has(name, ("shelf", "shelves", "rack", "ledge", "windowsill", "sill")):
         top = shelf_height(name) if height is None else height
-        parts = (
-            Part((h - 0.005, h - 0.005, top / 2 - 0.003), (0, 0, top / 2 - 0.003)),
-            Part((h, h, 0.003), (0, 0, top - 0.003)),
-        )
-        return PlaceSpec(name, "shelf", x, y, top, top, (0.06, 0.06), parts)
+        return PlaceSpec(name, "shelf", x, y, top, top, (0.06, 0.06), _shelf_unit(top))
     if _has(name, ("bin", "basket", "trash", "recycling", "bucket", "hamper", "compost", "sink", "can", "toy")):
         return _open_box(name, "bin", x, y, base=0.006 if height is None else height, wall=0.04)
     if _has(
@@ -137,8 +143,22 @@ def place_spec(name: str, x: float, y: float, height: float | None = None) -> Pl
         ),
     ):
         return _open_box(name, "tray", x, y, base=0.04 if height is None else height, wall=0.015)
+    if not _has(name, SURFACE_WORDS) and name not in _TOLD:
+        _TOLD.add(name)  # said once per name, not at every reset
+        log.info("place %r names no fixture this robot knows; it is a labelled surface zone", name)
     base = 0.005 if height is None else height
     return PlaceSpec(name, "pad", x, y, base, base, (0.07, 0.07), (Part((h, h, base / 2), (0, 0, base / 2)),))
+
+
+def _shelf_unit(level: float) -> tuple[Part, ...]:
+    """A shelf unit whose highest board is the named level: two side panels (left and right, open to the
+    front and back) carry a board at every standard level up to it (bottom, middle, top), so "top shelf"
+    stands above "bottom shelf" and looks it."""
+    h, board, panel = PLACE_HALF, 0.003, 0.004
+    heights = [z for z in SHELF_LEVELS if z < level - 0.02] + [level]
+    boards = tuple(Part((h, h - 2 * panel, board), (0, 0, z - board)) for z in heights)
+    sides = tuple(Part((h, panel, level / 2), (0, side * (h - panel), level / 2)) for side in (-1, 1))
+    return sides + boards
 
 
 def _open_box(name: str, shape: str, x: float, y: float, base: float, wall: float) -> PlaceSpec:
@@ -228,3 +248,45 @@ def object_poses(rng: np.random.Generator, count: int) -> list[tuple[float, floa
         (cells[c][0] + float(dx), cells[c][1] + float(dy), float(yaw))
         for c, (dx, dy), yaw in zip(chosen, jitter, yaws, strict=True)
     ]
+
+
+LOOK_POINT = (0.25, 0.0, 0.42)
+"""Where the grasp point waits while the robot looks: up and behind every object as the scene camera
+(envs.driver.SCENE_CAMERA) sees them, so the hand hides none. The driver's home pose puts it here."""
+
+RANDOM_AREA = ((0.30, 0.60), (-0.33, 0.33))
+"""x and y bounds a randomized object's footprint stays in: in reach, clear of the place row and hand-over."""
+RANDOM_GAP = (0.012, 0.05)
+"""Smallest and largest free space sampled between neighbours' bounding circles: at the small end open
+fingers no longer fit on every side, so the approach must pick its yaw."""
+
+
+def random_object_poses(rng: np.random.Generator, radii: Sequence[float]) -> list[tuple[float, float, float]]:
+    """Collision-free (x, y, yaw) over the reachable area for objects with these bounding-circle radii, each
+    sampled next to the ones already placed (a gap from RANDOM_GAP) or anywhere, so scenes have clusters.
+    Raises ValueError when they do not fit."""
+    if not 0 < len(radii) <= MAX_OBJECTS:
+        raise ValueError(f"{len(radii)} objects do not fit: between 1 and {MAX_OBJECTS}")
+    (x_lo, x_hi), (y_lo, y_hi) = RANDOM_AREA
+    for _ in range(50):
+        placed: list[tuple[float, float, float]] = []
+        for radius in radii:
+            for _ in range(200):
+                if placed and rng.random() < 0.5:
+                    nx, ny, nr = placed[int(rng.integers(len(placed)))]
+                    angle, gap = rng.uniform(0, 2 * math.pi), rng.uniform(*RANDOM_GAP)
+                    x, y = nx + (nr + radius + gap) * math.cos(angle), ny + (nr + radius + gap) * math.sin(angle)
+                else:
+                    x, y = rng.uniform(x_lo + radius, x_hi - radius), rng.uniform(y_lo + radius, y_hi - radius)
+                inside = x_lo + radius <= x <= x_hi - radius and y_lo + radius <= y <= y_hi - radius
+                if inside and REACH_MIN <= math.hypot(x, y) <= REACH_MAX - radius and all(
+                    math.hypot(x - ox, y - oy) >= radius + other + RANDOM_GAP[0] for ox, oy, other in placed
+                ):
+                    placed.append((x, y, radius))
+                    break
+            else:
+                break
+        if len(placed) == len(radii):
+            yaws = rng.uniform(0.0, 2 * math.pi, size=len(radii))
+            return [(x, y, float(yaw)) for (x, y, _), yaw in zip(placed, yaws, strict=True)]
+    raise ValueError(f"could not lay out {len(radii)} objects without overlaps")

@@ -151,7 +151,7 @@ class RemoteDriver(RobotDriver):
         return position, orientation
 
     # --- scene ---
-    def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
+    def spawn_object(self, kind, position, yaw, rgba, label, scale=1.0, mass_factor=1.0, friction=None) -> int:
         return self.call(
             "spawn_object",
             kind=kind,
@@ -159,6 +159,9 @@ class RemoteDriver(RobotDriver):
             yaw=float(yaw),
             rgba=[float(v) for v in rgba],
             label=label,
+            scale=float(scale),
+            mass_factor=float(mass_factor),
+            friction=None if friction is None else float(friction),
         )
 
     def spawn_fixture(self, parts: Sequence[dict], position: Sequence[float], rgba: Sequence[float], label: str) -> int:

@@ -38,7 +38,7 @@ class SafetyLimits:
     """Largest difference (rad) of a commanded yaw from the current one."""
     gripper_range: tuple[float, float] = (0.0, GRIPPER_MAX_WIDTH)
     max_ticks: int = 2400
-    """Most physics ticks one `step` call may run (10 s at 240 Hz)."""
+    """Most physics ticks one `step` call may run (10 s at 240 Hz, 20 s at the simulator's 120 Hz)."""
     max_image_side: int = 2048
 
     def __post_init__(self) -> None:
@@ -129,8 +129,8 @@ class SafeDriver(RobotDriver):
     def ee_pose(self) -> Pose:
         return self.driver.ee_pose()
 
-    def spawn_object(self, kind: str, position: Sequence[float], yaw: float, rgba: Sequence[float], label: str) -> int:
-        handle = self.driver.spawn_object(kind, position, yaw, rgba, label)
+    def spawn_object(self, kind, position, yaw, rgba, label, scale=1.0, mass_factor=1.0, friction=None) -> int:
+        handle = self.driver.spawn_object(kind, position, yaw, rgba, label, scale, mass_factor, friction)
         self._objects.add(handle)
         return handle
 

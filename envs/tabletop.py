@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.assets import asset_kinds, catalogue, colour_for
-from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, make_driver, yaw_of
+from envs.driver import GRIPPER_MAX_WIDTH, RobotDriver, make_driver, rotation_matrix, yaw_of
 from envs.layout import (
     FLOOR_Z,
     HAND_OVER,
@@ -32,17 +32,39 @@ from envs.layout import (
     WORKSPACE_LOW,
     PlaceSpec,
     object_poses,
+    random_object_poses,
 )
+from envs.perception import Percept, perceive
 from envs.safety import SafeDriver
 from envs.task import DEFAULT_SCENE, PickAndPlaceTask
 
 CAMERA_EYE = (1.15, 0.0, 0.75)
 CAMERA_TARGET = (0.45, 0.0, 0.0)
 SPAWN_GAP = 0.0005
+PERCEPTIONS = ("camera", "tracker")
+MAX_GRASP_WIDTH = 0.064
+"""Widest narrow side a randomized object gets: the 7.2 cm the open fingers clear, less room for the
+perception's millimetres."""
+MAX_EE_SPEED = 0.25
+"""m/s: the grasp point's Cartesian speed cap. 250 mm/s is the "reduced speed" of ISO 10218-1 (5.6) for a
+robot working near people, which a household arm is; the Panda itself allows 1.7 m/s."""
+MAX_EE_ACCEL = 1.0
+"""m/s^2: gentle next to the Panda's 13 m/s^2 Cartesian limit, so a held object is not shaken loose by
+the 0.5-1.0 friction a real grip has."""
+MAX_YAW_RATE = 1.5
+"""rad/s: the hand's turn, under the 2.61 rad/s of the Panda's last joint (datasheet)."""
 
 
 def _wrap_angle(angle: float) -> float:
     return (angle + math.pi) % (2 * math.pi) - math.pi
+
+
+def _in_frame(seen: Percept, orientation) -> tuple[float, float, float]:
+    """A perceived size along a tracked object's own x and y axes: the footprint's length axis may lie
+    along either."""
+    turn = abs((seen.yaw - yaw_of(orientation) + math.pi / 2) % math.pi - math.pi / 2)
+    length, width, height = seen.size
+    return (width, length, height) if turn > math.pi / 4 else (length, width, height)
 
 
 class TabletopEnv(gym.Env):
@@ -64,6 +86,12 @@ class TabletopEnv(gym.Env):
         settle_steps: physics ticks run by reset so spawned objects are at rest.
         driver: a RobotDriver, or the name of a registered one to build (see envs.driver.DRIVERS) behind
             the safety limits of envs.safety.SafeDriver (a remote driver's server applies them itself).
+        perception: where "object_pose" and "object_size" come from. "camera": one view of the driver's
+            scene camera (`RobotDriver.scene_view`) per `reset` or `look`, read by `envs.perception`;
+            "tracker": poses from the driver's pose feed every step (tags, motion capture), sizes still
+            from the camera. Only the env's scoring (`task_success`) reads the simulator's true poses.
+        randomize: vary each scene: collision-free positions over the reachable area, yaw in [0, 2pi),
+            size x0.85-1.15, mass x0.7-1.3, friction 0.5-1.0 (see `_vary`); else a grid with jitter.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 60}
@@ -74,14 +102,18 @@ class TabletopEnv(gym.Env):
         camera: bool = False,
         segmentation: bool = False,
         image_size: tuple[int, int] = (320, 240),
-        substeps: int = 4,
-        max_ee_speed: float = 3.0,
-        max_ee_accel: float = 25.0,
-        max_yaw_rate: float = 10.0,
+        substeps: int = 2,
+        max_ee_speed: float = MAX_EE_SPEED,
+        max_ee_accel: float = MAX_EE_ACCEL,
+        max_yaw_rate: float = MAX_YAW_RATE,
         settle_steps: int = 2,
         driver: RobotDriver | str = "pybullet",
         speed: float = 1.0,
+        perception: str = "camera",
+        randomize: bool = False,
     ) -> None:
+        if perception not in PERCEPTIONS:
+            raise ValueError(f"perception must be one of {PERCEPTIONS}, got {perception!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         if substeps < 1 or settle_steps < 0:
@@ -91,6 +123,8 @@ class TabletopEnv(gym.Env):
         if speed <= 0:
             raise ValueError(f"speed must be positive, got {speed}")
         self.render_mode = render_mode
+        self.perception = perception
+        self.randomize = bool(randomize)
         self.camera = camera
         self.segmentation = segmentation
         self.speed = speed
@@ -124,6 +158,9 @@ class TabletopEnv(gym.Env):
         self._places: tuple[PlaceSpec, ...] = ()
         self._place_bodies: list[int] = []
         self._objects: list[tuple[str, str, int]] = []
+        self._scales: list[float] = []
+        self._seen: list[Percept | None] = []
+        self._looks = 0
         self._command = np.zeros(3)
         self._velocity = np.zeros(3)
         self._yaw_command = 0.0
@@ -145,6 +182,7 @@ class TabletopEnv(gym.Env):
             "object_size": spaces.Box(0.0, 1.0, shape=(MAX_OBJECTS, 3), dtype=np.float32),
             "object_kind": spaces.Box(-1, len(self._kinds) - 1, shape=(MAX_OBJECTS,), dtype=np.int64),
             "object_mask": spaces.MultiBinary(MAX_OBJECTS),
+            "object_round": spaces.MultiBinary(MAX_OBJECTS),
         }
         if self.camera:
             width, height = self.image_size
@@ -184,8 +222,7 @@ class TabletopEnv(gym.Env):
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; expected 'scene' and 'target'")
         task = PickAndPlaceTask.from_options(options.get("scene") or DEFAULT_SCENE, options.get("target"))
-        poses = object_poses(self.np_random, len(task.objects))
-
+        variations = self._vary(task.kinds)
         if task.places != self._places:
             for body in self._place_bodies:
                 self.driver.remove_body(body)
@@ -193,11 +230,14 @@ class TabletopEnv(gym.Env):
             self._places = task.places
         for _, _, body in self._objects:
             self.driver.remove_body(body)
-        self._objects = []
-        for name, kind, (x, y, yaw) in zip(task.objects, task.kinds, poses, strict=True):
-            z = TABLE_TOP + catalogue()[kind].size[2] / 2 + SPAWN_GAP
-            body = self.driver.spawn_object(kind, [x, y, z], yaw, colour_for(name), name)
+        self._objects, self._scales = [], []
+        for name, kind, ((x, y, yaw), scale, mass_factor, friction) in zip(
+            task.objects, task.kinds, variations, strict=True
+        ):
+            z = TABLE_TOP + scale * catalogue()[kind].size[2] / 2 + SPAWN_GAP
+            body = self.driver.spawn_object(kind, [x, y, z], yaw, colour_for(name), name, scale, mass_factor, friction)
             self._objects.append((name, kind, body))
+            self._scales.append(scale)
         self.driver.reset_robot()
         position, orientation = self.driver.ee_pose()
         self._command = np.array(position)
@@ -207,6 +247,42 @@ class TabletopEnv(gym.Env):
         self._physics_steps = self.settle_steps
         self.task = task
         self._deadline = time.perf_counter()
+        self._looks = 0
+        return self.look()
+
+    def _vary(self, kinds: tuple[str, ...]) -> list[tuple[tuple[float, float, float], float, float, float | None]]:
+        """Each object's ((x, y, yaw), size scale, mass factor, friction), drawn from the env's seeded rng.
+
+        Sizes are scaled by 0.85-1.15 but never wider across the narrow side than MAX_GRASP_WIDTH (a
+        scene no hand could clear is not a test of the hand), and rounded to whole percent so the
+        driver's shape cache stays small."""
+        rng = self.np_random
+        if not self.randomize:
+            return [(pose, 1.0, 1.0, None) for pose in object_poses(rng, len(kinds))]
+        scales, radii = [], []
+        for kind in kinds:
+            spec = catalogue()[kind]
+            cap = MAX_GRASP_WIDTH / min(spec.size[:2])
+            scale = round(min(float(rng.uniform(0.85, 1.15)), cap), 2)
+            scales.append(scale)
+            half_x = spec.size[0] / 2 + abs(spec.centre[0])
+            radii.append(scale * math.hypot(half_x, spec.size[1] / 2 + abs(spec.centre[1])))
+        poses = random_object_poses(rng, radii)
+        masses = rng.uniform(0.7, 1.3, size=len(kinds))
+        frictions = rng.uniform(0.5, 1.0, size=len(kinds))
+        return [
+            (pose, scale, float(mass), float(friction))
+            for pose, scale, mass, friction in zip(poses, scales, masses, frictions, strict=True)
+        ]
+
+    def look(self) -> tuple[dict, dict]:
+        """Take a new view of the scene with the scene camera and re-estimate every object from it; returns
+        (obs, info). The hand should be out of the view (at envs.layout.LOOK_POINT)."""
+        if not self._objects:
+            raise RuntimeError("call reset() before look()")
+        images = self.driver.scene_view()
+        self._seen = perceive(images, self.driver.scene_camera(), [body for _, _, body in self._objects])
+        self._looks += 1
         return self._observe()
 
     def _spawn_place(self, spec: PlaceSpec) -> int:
@@ -273,12 +349,18 @@ class TabletopEnv(gym.Env):
         sizes = np.zeros((MAX_OBJECTS, 3), dtype=np.float32)
         kinds = np.full(MAX_OBJECTS, -1, dtype=np.int64)
         mask = np.zeros(MAX_OBJECTS, dtype=np.int8)
-        body_poses = d.body_poses([body for _, _, body in self._objects])
-        for slot, ((_, kind, _), (p, q)) in enumerate(zip(self._objects, body_poses, strict=True)):
-            poses[slot] = [*p, *q]
-            sizes[slot] = catalogue()[kind].size
+        round_ = np.zeros(MAX_OBJECTS, dtype=np.int8)
+        tracked = d.body_poses([body for _, _, body in self._objects]) if self.perception == "tracker" else None
+        for slot, ((_, kind, _), seen) in enumerate(zip(self._objects, self._seen, strict=True)):
             kinds[slot] = self._kinds.index(kind)
+            if seen is None:
+                continue  # not in view: the robot does not know where it is
+            if tracked is None:
+                poses[slot], sizes[slot] = [*seen.position, *seen.quaternion], seen.size
+            else:
+                poses[slot], sizes[slot] = [*tracked[slot][0], *tracked[slot][1]], _in_frame(seen, tracked[slot][1])
             mask[slot] = 1
+            round_[slot] = seen.round
         obs = {
             "joint_positions": np.array(d.joint_positions(), dtype=np.float32),
             "ee_pose": np.array([*position, *orientation], dtype=np.float32),
@@ -287,6 +369,7 @@ class TabletopEnv(gym.Env):
             "object_size": sizes,
             "object_kind": kinds,
             "object_mask": mask,
+            "object_round": round_,
         }
         if self.camera:
             obs.update(self._image())
@@ -296,22 +379,40 @@ class TabletopEnv(gym.Env):
             "object_kinds": {name: kind for name, kind, _ in self._objects},
             "places": {spec.name: spec.as_info(i) for i, spec in enumerate(self._places)},
             "target": None if target is None else {"object": target[0], "place": target[1]},
-            "task_success": self._achieved(body_poses),
+            "task_success": self._achieved(),
             "physics_steps": self._physics_steps,
+            "looks": self._looks,
         }
         return obs, info
 
-    def _achieved(self, body_poses: list) -> bool:
-        """The task's success test on the target object's measured state."""
+    def _achieved(self) -> bool:
+        """The task's success test on the target object's true state: the env scoring, which alone may
+        read the simulator's poses."""
         task = self.task
         if task is None or task.target is None:
             return False
         slot = task.target_slot
-        position, _ = body_poses[slot]
-        if not task.in_target_place(position):
-            return False  # spares the speed and contact queries
         body = self._objects[slot][2]
-        return task.is_success(position, self.driver.body_speeds([body])[0], self.driver.touches_robot(body))
+        (position, _), = self.driver.body_poses([body])
+        if not task.in_target_place(position, self._scales[slot]):
+            return False  # spares the speed and contact queries
+        return task.is_success(
+            position, self.driver.body_speeds([body])[0], self.driver.touches_robot(body), self._scales[slot]
+        )
+
+    def true_objects(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each object's true footprint centre (at mid-height) and size from the simulator, for scoring
+        perception in benchmarks and tests; controllers must not call it."""
+        bodies = [body for _, _, body in self._objects]
+        truth = {}
+        for (name, kind, _), (position, orientation), scale in zip(
+            self._objects, self.driver.body_poses(bodies), self._scales, strict=True
+        ):
+            spec = catalogue()[kind]
+            rotation = rotation_matrix(orientation)
+            centre = np.asarray(position) + rotation @ (scale * np.asarray(spec.centre))
+            truth[name] = (centre, scale * np.asarray(spec.size))
+        return truth
 
     def _image(self) -> dict[str, np.ndarray]:
         width, height = self.image_size

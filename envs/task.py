@@ -57,22 +57,23 @@ class PickAndPlaceTask:
         """The slot of the target object (the task must have a target)."""
         return self.objects.index(self.target[0])
 
-    def in_target_place(self, position: Sequence[float]) -> bool:
-        """Whether the target object, centred at `position`, stands inside its place's region."""
+    def in_target_place(self, position: Sequence[float], scale: float = 1.0) -> bool:
+        """Whether the target object, centred at `position` and `scale` times its kind's size, stands
+        inside its place's region."""
         if self.target is None:
             return False
         x, y, z = position
         spec = next(s for s in self.places if s.name == self.target[1])
-        size = catalogue()[self.kinds[self.target_slot]].size
+        size = [scale * v for v in catalogue()[self.kinds[self.target_slot]].size]
         return (
             abs(x - spec.x) <= spec.region[0]
             and abs(y - spec.y) <= spec.region[1]
             and spec.surface < z < spec.surface + max(size) / 2 + 0.02
         )
 
-    def is_success(self, position: Sequence[float], speed: float, touching: bool) -> bool:
+    def is_success(self, position: Sequence[float], speed: float, touching: bool, scale: float = 1.0) -> bool:
         """The target object rests (slow, untouched by the robot) inside its place's region."""
-        return self.in_target_place(position) and speed < RESTING_SPEED and not touching
+        return self.in_target_place(position, scale) and speed < RESTING_SPEED and not touching
 
 
 def _parse_scene(scene: Any) -> tuple[list[str], list[str | dict]]:

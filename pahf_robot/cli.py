@@ -17,6 +17,7 @@ from pahf_robot.run.config import (
     EmbedderName,
     ExecutorName,
     HumanName,
+    Perception,
     ReasonerName,
     RunConfig,
     Sim,
@@ -97,6 +98,18 @@ def _add_run_parser(subparsers) -> None:
     )
     run.add_argument("--driver-host", help="host of `pahf-robot serve-driver` for --driver remote")
     run.add_argument("--driver-port", type=int, help="port of `pahf-robot serve-driver` for --driver remote")
+    run.add_argument(
+        "--perception",
+        choices=choices(Perception),
+        help="how the robot finds objects: its scene camera, or a pose tracker with sizes from the camera "
+        "(default: camera)",
+    )
+    run.add_argument(
+        "--randomize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="vary positions, yaw, size, mass and friction of the objects (default: off)",
+    )
     run.add_argument("--config", help="YAML file holding any of these options (command-line options win)")
     run.add_argument("--out", help="run directory (default: runs/<timestamp>/)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last completed episode")

@@ -12,7 +12,7 @@ from pahf_robot.run.config import PHASES, RunConfig, one_line
 SAVED_KEYS = {
     "modes", "personas", "phases", "learning_iter", "scenarios", "sim", "seed", "noise", "embedder", "reasoner",
     "model", "base_url", "human", "memory_db", "reuse_memory", "workers", "executor", "ray_address", "gui", "speed",
-    "record", "driver", "driver_host", "driver_port",
+    "record", "driver", "driver_host", "driver_port", "perception", "randomize",
 }  # fmt: skip
 
 
@@ -23,11 +23,20 @@ def test_config_json_keeps_its_flat_keys_and_round_trips():
     assert RunConfig.from_dict({**saved, "from_a_later_version": 1}) == config
 
 
+def test_randomize_is_selectable_and_off_by_default():
+    parser = build_parser()
+    assert parser.parse_args(["run", "--randomize"]).randomize is True
+    assert parser.parse_args(["run", "--no-randomize"]).randomize is False
+    assert RunConfig().randomize is False and RunConfig().perception == "camera"
+
+
 def test_the_modes_literal_and_the_planner_agree():
     assert get_args(Mode) == tuple(MODES) and PHASES == (1, 2, 3, 4)
 
 
-@pytest.mark.parametrize("flag", ["--sim", "--embedder", "--reasoner", "--human", "--executor", "--driver"])
+@pytest.mark.parametrize(
+    "flag", ["--sim", "--embedder", "--reasoner", "--human", "--executor", "--driver", "--perception"]
+)
 def test_command_line_choices_come_from_the_config(flag):
     parser = build_parser()
     for value in get_args(RunConfig.model_fields[flag[2:]].annotation):

@@ -172,9 +172,13 @@ def test_a_reset_with_an_object_in_hand_is_refused_and_nothing_moves(open_server
     """A reset opens the hand and swings the arm home: with a can held it would drop or drag it."""
     driver = RemoteDriver("127.0.0.1", open_server[1])
     (x, y, z), orientation = driver.ee_pose()
-    can = driver.spawn_object("can", [x, y, z - 0.03], 0.0, [1, 0, 0, 1], "can")  # between the open fingers
-    driver.apply_action([x, y, z], yaw_of(orientation), 0.0)
-    driver.step(120)
+    yaw = yaw_of(orientation)
+    top = z - 0.09  # the driver has no table: a pedestal holds the can between the open fingers
+    driver.spawn_fixture([{"half_extents": [0.05, 0.05, 0.02], "offset": [0, 0, 0]}], [x, y, top - 0.02], [1] * 4, "p")
+    can = driver.spawn_object("can", [x, y, top + 0.058], 0.0, [1, 0, 0, 1], "can")
+    driver.step(60)
+    driver.apply_action([x, y, z], yaw, 0.0)
+    driver.step(180)
     assert driver.touches_robot(can)
     joints, width, (held, _) = driver.joint_positions(), driver.gripper_width(), driver.body_poses([can])[0]
     with pytest.raises(wire.DriverError, match=f"unsafe_command: reset_robot: the robot touches object {can};"):
@@ -182,8 +186,10 @@ def test_a_reset_with_an_object_in_hand_is_refused_and_nothing_moves(open_server
     driver.step(60)
     np.testing.assert_allclose(driver.joint_positions(), joints, atol=1e-3)
     assert abs(driver.gripper_width() - width) < 1e-3 and np.allclose(driver.body_poses([can])[0][0], held, atol=1e-3)
-    driver.apply_action([x, y, z], yaw_of(orientation), 0.08)  # let go: the can falls clear of the hand
-    driver.step(240)
+    driver.apply_action([x, y, z], yaw, 0.08)  # let go, and lift the hand clear of the can
+    driver.step(120)
+    driver.apply_action([x, y, min(z + 0.04, 0.449)], yaw, 0.08)
+    driver.step(120)
     assert not driver.touches_robot(can)
     driver.reset_robot()
     driver.close()

@@ -1,6 +1,7 @@
 """The tabletop env: Gymnasium contract, scene layout, resets, rendering and bad input."""
 
 import json
+import math
 from pathlib import Path
 
 import gymnasium
@@ -10,7 +11,15 @@ from gymnasium.utils.env_checker import check_env
 
 import envs
 from envs.assets import ASSETS, asset_for, asset_kinds, catalogue, colour_for
-from envs.layout import HAND_OVER, MAX_OBJECTS, layout_places, place_spec
+from envs.layout import (
+    HAND_OVER,
+    MAX_OBJECTS,
+    RANDOM_GAP,
+    layout_places,
+    place_spec,
+    random_object_poses,
+    reachable,
+)
 from envs.tabletop import TabletopEnv
 
 SCENE = {"objects": ["herbal tea", "walnuts", "a book about birds"], "places": ["top shelf", "recycling bin"]}
@@ -69,15 +78,32 @@ def test_resets_are_deterministic_and_leave_no_leftover_bodies(env):
     assert env.driver.body_count() == count - 2 - 2, "two objects and two places fewer"
 
 
-def test_place_geometry_follows_keywords():
+def test_randomized_layouts_keep_objects_apart_and_in_reach():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        radii = rng.uniform(0.03, 0.075, size=MAX_OBJECTS)
+        poses = random_object_poses(rng, radii)
+        for i, (x, y, yaw) in enumerate(poses):
+            assert 0 <= yaw < 2 * math.pi and reachable(x, y)
+            for j in range(i):
+                assert math.dist((x, y), poses[j][:2]) >= radii[i] + radii[j] + RANDOM_GAP[0] - 1e-9
+
+
+def test_place_geometry_follows_keywords(caplog):
     top, middle, bottom = (place_spec(f"{level} shelf", 0.7, 0.0) for level in ("top", "middle", "bottom"))
     assert top.surface > middle.surface > bottom.surface > 0
+    boards = [part for part in top.parts if part.half_extents[2] < 0.01]
+    assert len(boards) == 3, "the top shelf's unit shows its bottom and middle boards below it"
     bin_ = place_spec("recycling bin", 0.7, 0.0)
     assert bin_.shape == "bin" and bin_.top > bin_.surface and len(bin_.parts) == 5
     assert place_spec("kitchen cabinet", 0.7, 0.0).shape == "tray"
     assert place_spec("drawer", 0.7, 0.0).shape == "tray"
     assert place_spec("fridge door shelf", 0.7, 0.0).shape == "shelf"
-    assert place_spec("left side of the counter", 0.7, 0.0).shape == "pad"
+    with caplog.at_level("INFO", logger="envs.layout"):
+        assert place_spec("left side of the counter", 0.7, 0.0).shape == "pad"
+        assert not caplog.records, "a counter is a surface by name"
+        assert place_spec("the attic", 0.7, 0.0).shape == place_spec("the attic", 0.7, 0.1).shape == "pad"
+    assert len(caplog.records) == 1 and "surface zone" in caplog.records[0].getMessage()
     specs = layout_places(["top shelf", "bottom shelf", "recycling bin", "kitchen cabinet"])
     assert [s.name for s in specs][-1] == HAND_OVER
     assert len({(s.x, s.y) for s in specs}) == 5
@@ -124,11 +150,11 @@ def test_step_moves_the_hand_and_counts_physics_steps(env):
     obs, info = env.reset(seed=0, options={"scene": SCENE})
     start = obs["ee_pose"][:3].copy()
     action = np.array([0.45, 0.1, 0.2, 0.0, 1.0], dtype=np.float32)
-    for _ in range(20):
+    for _ in range(120):  # two simulated seconds: the hand moves at most 0.25 m/s
         obs, reward, terminated, truncated, info = env.step(action)
     assert np.linalg.norm(obs["ee_pose"][:3] - action[:3]) < 0.01 < np.linalg.norm(start - action[:3])
     assert reward == 0.0 and not terminated and not truncated
-    assert info["physics_steps"] == env.settle_steps + 20 * env.substeps
+    assert info["physics_steps"] == env.settle_steps + 120 * env.substeps
 
 
 def test_rgb_array_and_camera_observations():

@@ -79,7 +79,7 @@ def test_gui_shows_the_scene_while_an_episode_runs(display, tmp_path):
     bench = small_benchmark(tmp_path / "bench", per_phase=1)
     out = tmp_path / "run"
     env = {**os.environ, "DISPLAY": display}
-    args = [sys.executable, "-m", "pahf_robot.cli", "run", "--gui", "--speed", "1", "--scenarios", str(bench)]
+    args = [sys.executable, "-m", "pahf_robot.cli", "run", "--gui", "--speed", "4", "--scenarios", str(bench)]
     log = tmp_path / "log"
     best, shots, scenes = 0.0, 0, 0
     with log.open("w") as sink:

@@ -1,9 +1,12 @@
 """Scripted top-down pick-and-place that drives the tabletop env through its action interface only.
 
-The controller sees what a real robot stack would: observations (end-effector pose, gripper width,
-object poses and sizes) and `info` (names -> ids, place drop positions). It sends absolute
-end-effector targets and gripper commands through `env.step`; IK and physics live below the env.
-Grasps are frictional only. Physical failures come back as an Outcome, never as an exception.
+The controller sees what a real robot stack would: the arm's own sensing (end-effector pose, gripper
+width) and the objects as perceived (pose, size and roundness from the camera or a tracker, refreshed by
+`env.look()`), plus `info` (names -> slots, place drop positions). It never reads the asset catalogue or
+the simulator's poses: a drop is noticed the way a real gripper notices it, by the fingers closing past
+where they stopped on the object. It sends absolute end-effector targets and gripper commands through
+`env.step`; IK and physics live below the env. Grasps are frictional only. After a missed grasp or a drop
+it looks again and retries once. Physical failures come back as an Outcome, never as an exception.
 Where to grasp and how to pass obstacles is pure geometry (`pahf_robot.act.grasp`); one `_Attempt`
 holds what changes while a single pick-and-place runs, so the controller itself keeps only settings.
 """
@@ -17,9 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.assets import asset_kinds, catalogue
 from envs.driver import GRIPPER_MAX_WIDTH, yaw_of
-from envs.layout import reachable
+from envs.layout import LOOK_POINT, reachable
 from pahf_robot.act.grasp import (
     CLEARANCE,
     CLOSED,
@@ -30,6 +32,7 @@ from pahf_robot.act.grasp import (
     grasp_pose,
     gripper_command,
     obstacle_boxes,
+    opening,
     path_clear,
     plan_path,
     world_extents,
@@ -39,6 +42,19 @@ from pahf_robot.act.grasp import (
 from pahf_robot.core.types import FailureKind, Outcome, Target
 
 log = logging.getLogger(__name__)
+
+STALL_STEPS = 20
+"""Env steps (a third of a simulated second) without progress before a move counts as stuck."""
+CLOSING_STEPS = 45
+"""Env steps the fingers get to close on an object, or to open off it: a full 8 cm stroke at 0.1 m/s."""
+SETTLE_STEPS = 40
+"""Env steps (two thirds of a simulated second) a released object gets to stop rocking: tall ones take that."""
+LOST_WIDTH = 0.006
+"""The fingers closing this much past where they stopped on the object means it has left the hand."""
+LIFTED = 0.01
+"""Lost after the hand rose this far above the grasp is a drop; before, a missed grasp."""
+RETRIED = ("missed_grasp", "dropped")
+"""Failures worth a second attempt after looking again."""
 
 
 class _Failure(Exception):
@@ -51,45 +67,53 @@ class _Failure(Exception):
 
 @dataclass
 class _Held:
-    """The object being carried: its slot and size, its offset from the grasp point when grasped,
-    how far it hangs below the grasp point, and whether it has been seen riding up with the hand."""
+    """The object being carried: its perceived extents, how far it hangs below the grasp point, its
+    radius for clearance, where it was grasped and the finger width the grasp stopped at."""
 
-    slot: int
     size: np.ndarray
-    offset: np.ndarray
     hang: float
     radius: float
     grasp: np.ndarray
-    start_z: float
-    lifted: bool = False
+    width: float
 
 
 class GraspController:
     """Pick `target.object`, then put it at `target.place` (the hand-over zone for bring-me tasks).
 
     Args:
-        max_env_steps: env steps allowed per `execute` before giving up with "timeout".
+        max_env_steps: env steps allowed per `execute` (retry included) before giving up with "timeout".
         retreat: lift the open hand clear of the placed object at the end.
         release_drop: the object is let go this far above its place's surface (m).
+        retries: second attempts allowed after a missed grasp or a drop.
     """
 
-    def __init__(self, max_env_steps: int = 150, retreat: bool = True, release_drop: float = 0.004) -> None:
+    def __init__(
+        self, max_env_steps: int = 1500, retreat: bool = True, release_drop: float = 0.004, retries: int = 1
+    ) -> None:
         self.max_env_steps = max_env_steps
         self.retreat = retreat
         self.release_drop = release_drop
-        self.kinds = asset_kinds()
+        self.retries = retries
 
     def execute(self, env, target: Target) -> Outcome:
-        """Run one pick-and-place; ValueError for names not in the scene, else an Outcome."""
+        """Run one pick-and-place, retrying once after a missed grasp or a drop; ValueError for names not
+        in the scene, else an Outcome (its failure is the last attempt's)."""
         attempt = _Attempt(self, env, target)
-        try:
-            attempt.run()
-            success = bool(attempt.info["task_success"])
-            failure = None if success else "misplaced"
-        except _Failure as stop:
-            log.debug("%s -> %s: %s (%s)", target.object, target.place, stop.kind, stop)
-            success, failure = False, stop.kind
-        return Outcome(success=success, failure=failure, steps=attempt.info["physics_steps"] - attempt.start)
+        retries = 0
+        while True:
+            try:
+                attempt.run()
+                success = bool(attempt.info["task_success"])
+                failure = None if success else "misplaced"
+                break
+            except _Failure as stop:
+                log.debug("%s -> %s: %s (%s)", target.object, target.place, stop.kind, stop)
+                success, failure = False, stop.kind
+                if stop.kind not in RETRIED or retries >= self.retries:
+                    break
+                retries += 1
+        steps = attempt.info["physics_steps"] - attempt.start
+        return Outcome(success=success, failure=failure, steps=steps, retries=retries)
 
     def gripper_for(self, phase: str, travelled: float) -> float:
         """Gripper command at each step while holding the object in `phase` ("carry" or "lower"),
@@ -107,26 +131,38 @@ class _Attempt:
         self.obs, self.info = env.unwrapped.set_target(target.object, target.place)
         self.start = self.info["physics_steps"]
         self.env_steps = 0
+        # A view taken with the hand at the look point is current until the hand touches something.
+        self.fresh = bool(np.linalg.norm(self._ee() - np.array(LOOK_POINT)) < 0.02)
 
     def run(self) -> None:
+        """One try: look (unless the view is fresh), reach, grasp, carry, release."""
         target = self.target
         slot = self.info["objects"][target.object]
         place = self.info["places"][target.place]
+        self._look()
+        if not self.obs["object_mask"][slot]:
+            raise _Failure("unreachable", f"the camera does not see {target.object}")
         position = self._object_position(slot)
         if not reachable(*position[:2], position[2]):
             raise _Failure("unreachable", f"{target.object} at {np.round(position, 3)} is out of reach")
         obstacles = obstacle_boxes(self.obs, self.info, exclude=slot)
         grasp, yaw, width = self._grasp_pose(slot, place, obstacles)
+        if width > GRIPPER_MAX_WIDTH - PAD_GAP:
+            raise _Failure("unreachable", f"{target.object} is {width:.3f} m across its narrowest side: too wide")
         yaw = wrist_friendly_yaw(yaw, grasp, np.array(place["position"]))
-        pre_open = gripper_command(min(GRIPPER_MAX_WIDTH, width + PAD_GAP + 0.02))
+        pre_open = gripper_command(opening(width))
         top = position[2] + self._extents(slot)[2] / 2
         pre_grasp = np.array([grasp[0], grasp[1], max(grasp[2], top + FINGERTIP_DEPTH + CLEARANCE + 0.004)])
 
+        self.fresh = False  # from here on the hand may move things
         self._leave_low(pre_open)
         approach = plan_path(self._ee(), pre_grasp, obstacles, HAND_DISCS)
         self._follow(approach, obstacles, HAND_DISCS, yaw, pre_open, phase="approach")
         self._move(pre_grasp, yaw, pre_open, tolerance=0.008, yaw_tolerance=0.05, phase="approach")
-        self._move(grasp, yaw, pre_open, tolerance=0.004, yaw_tolerance=0.03, phase="descend")
+        try:
+            self._move(grasp, yaw, pre_open, tolerance=0.004, yaw_tolerance=0.03, phase="descend")
+        except _Failure as stop:
+            raise _Failure("missed_grasp", f"the fingers landed on something: {stop}") from stop
         held = self._close(slot, grasp, yaw, width)
 
         x, y, surface = place["position"]
@@ -136,12 +172,23 @@ class _Attempt:
         path = plan_path(self._ee(), pre_release, obstacles, discs)
         self._follow(path, obstacles, discs, yaw, CLOSED, held=held, phase="carry")
         self._move(pre_release, yaw, CLOSED, tolerance=0.01, held=held, phase="carry")
-        self._move(release, yaw, CLOSED, tolerance=0.006, held=held, phase="lower")
+        self._move(release, yaw, CLOSED, tolerance=0.006, held=held, phase="lower", stop_on_contact=True)
         self._release(release, yaw, width)
         if self.controller.retreat:
-            clear = release[2] + held.size[2] - held.hang + FINGERTIP_DEPTH + CLEARANCE
+            # The fingertips rise past the object's perceived top with room for a few percent of size error.
+            clear = release[2] + 1.1 * held.size[2] - held.hang + FINGERTIP_DEPTH + CLEARANCE
             self._move(np.array([release[0], release[1], clear]), yaw, OPEN, tolerance=0.01, phase="retreat")
         self._settle(yaw)
+
+    def _look(self) -> None:
+        """Perceive the scene again unless nothing has been touched since the last view: take the open
+        hand up and out of the camera's way, then look."""
+        if self.fresh:
+            return
+        self._leave_low(gripper_command(GRIPPER_MAX_WIDTH))
+        self._move(np.array(LOOK_POINT), self._ee_yaw(), OPEN, tolerance=0.02, phase="look")
+        self.obs, self.info = self.env.unwrapped.look()
+        self.fresh = True
 
     def _leave_low(self, grip: float) -> None:
         """Rise straight up first when a previous task left the hand down among objects."""
@@ -152,7 +199,7 @@ class _Attempt:
     def _close(self, slot: int, grasp: np.ndarray, yaw: float, width: float) -> _Held:
         """Squeeze until the fingers stop; a hand that closes past the object missed it."""
         previous = self._width()
-        for _ in range(15):
+        for _ in range(CLOSING_STEPS):
             self._step(grasp, yaw, CLOSED)
             current = self._width()
             if abs(current - previous) < 3e-4:
@@ -164,18 +211,16 @@ class _Attempt:
         position = self._object_position(slot)
         extents = self._extents(slot)
         return _Held(
-            slot=slot,
             size=extents,
-            offset=position - ee,
             hang=ee[2] - (position[2] - extents[2] / 2),
             radius=float(np.hypot(extents[0], extents[1]) / 2),
             grasp=ee,
-            start_z=float(position[2]),
+            width=self._width(),
         )
 
     def _release(self, release: np.ndarray, yaw: float, width: float) -> None:
         """Open the hand until the fingers are clear of the object's sides."""
-        for _ in range(8):
+        for _ in range(CLOSING_STEPS):
             self._step(release, yaw, OPEN)
             if self._width() >= min(GRIPPER_MAX_WIDTH - 0.002, width + PAD_GAP + 0.012):
                 return
@@ -183,7 +228,7 @@ class _Attempt:
     def _settle(self, yaw: float) -> None:
         """Hold still until the released object rests in its place (it may rock for a moment)."""
         hold = self._ee()
-        for _ in range(10):
+        for _ in range(SETTLE_STEPS):
             if self.info["task_success"]:
                 return
             self._step(hold, yaw, OPEN)
@@ -224,21 +269,27 @@ class _Attempt:
         held: _Held | None = None,
         phase: str = "move",
         blend=None,
+        stop_on_contact: bool = False,
     ) -> None:
         """Step towards `goal` until the grasp point is within `tolerance` (or `blend(error)` says the
-        next leg may start), failing as unreachable when progress stalls."""
-        best, stalled, start = math.inf, 0, self.env_steps
+        next leg may start), failing as unreachable when progress stalls; with `stop_on_contact` a stall
+        means what is held has come to rest on something, which ends the move there."""
+        best, best_yaw, stalled, start = math.inf, math.inf, 0, self.env_steps
         while True:
             error = float(np.linalg.norm(self._ee() - goal))
             yaw_error = abs(wrap_half_turn(self._ee_yaw() - yaw))
             if yaw_error <= yaw_tolerance and (error <= tolerance or (blend is not None and blend(error))):
                 log.debug("%s: %d env steps to %s", phase, self.env_steps - start, np.round(goal, 3))
                 return
-            if error < best - 5e-4:
-                best, stalled = error, 0
+            # Progress is either: the hand may still be turning at its yaw rate after it arrived.
+            if error < best - 5e-4 or (yaw_error > yaw_tolerance and yaw_error < best_yaw - 0.005):
+                best, best_yaw, stalled = min(best, error), min(best_yaw, yaw_error), 0
             else:
                 stalled += 1
-                if stalled > 12:
+                if stalled > STALL_STEPS:
+                    if stop_on_contact:
+                        log.debug("%s: stopped %.3f m short of %s", phase, error, np.round(goal, 3))
+                        return
                     raise _Failure("unreachable", f"{phase}: stuck {error:.3f} m from {np.round(goal, 3)}")
             if held is not None:
                 grip = self.controller.gripper_for(phase, float(np.linalg.norm(self._ee() - held.grasp)))
@@ -247,15 +298,13 @@ class _Attempt:
                 self._check_held(held)
 
     def _check_held(self, held: _Held) -> None:
-        """The object must ride with the hand: lost before it was ever lifted is a missed grasp,
-        lost after that is a drop."""
-        position = self._object_position(held.slot)
-        drift = float(np.linalg.norm(position - self._ee() - held.offset))
-        if drift <= 0.04:
-            held.lifted = held.lifted or position[2] - held.start_z > 0.01
+        """The fingers must stay where the object stopped them: closing further means it slipped out,
+        opening means the hand let go. Lost before the hand rose is a missed grasp, after that a drop."""
+        width = self._width()
+        if held.width - LOST_WIDTH <= width <= held.width + LOST_WIDTH:
             return
-        kind = "dropped" if held.lifted else "missed_grasp"
-        raise _Failure(kind, f"object slipped {drift:.3f} m from the hand")
+        kind = "dropped" if self._ee()[2] - held.grasp[2] > LIFTED else "missed_grasp"
+        raise _Failure(kind, f"finger width {width:.3f} m, {held.width:.3f} m when the object was grasped")
 
     def _step(self, position: np.ndarray, yaw: float, grip: float) -> None:
         if self.env_steps >= self.controller.max_env_steps:
@@ -267,10 +316,10 @@ class _Attempt:
             raise _Failure("timeout", "the env truncated the episode")
 
     def _grasp_pose(self, slot: int, place: dict, obstacles: np.ndarray) -> tuple[np.ndarray, float, float]:
-        kind = self.controller.kinds[int(self.obs["object_kind"][slot])]
         pose = self.obs["object_pose"][slot].astype(float)
         size = self.obs["object_size"][slot].astype(float)
-        return grasp_pose(pose, size, catalogue()[kind], place, obstacles, self.controller.release_drop)
+        round_ = bool(self.obs["object_round"][slot])
+        return grasp_pose(pose, size, round_, place, obstacles, self.controller.release_drop)
 
     def _extents(self, slot: int) -> np.ndarray:
         return world_extents(self.obs["object_pose"][slot].astype(float), self.obs["object_size"][slot].astype(float))

@@ -41,7 +41,8 @@ class DecisionOnlyExecutor:
 class PhysicsExecutor:
     """`--sim pybullet`: spawns the scene in the tabletop env and runs the scripted grasp controller.
 
-    One env per executor: the robot and fixtures load once, each episode only respawns the scene.
+    One env per executor: the robot and fixtures load once, each episode only respawns the scene. The
+    controller sees objects through `perception` ("camera" or "tracker"); `randomize` varies the scenes.
     With render_mode "human" (played at `speed` x real time) or a `record` directory (one video per
     episode), a Watch is the observer and shows the story; otherwise no watching code runs at all.
     """
@@ -49,7 +50,13 @@ class PhysicsExecutor:
     name = "pybullet"
 
     def __init__(
-        self, render_mode: str | None = None, driver=None, speed: float = 1.0, record: str | Path | None = None
+        self,
+        render_mode: str | None = None,
+        driver=None,
+        speed: float = 1.0,
+        record: str | Path | None = None,
+        perception: str = "camera",
+        randomize: bool = False,
     ):
         import gymnasium
 
@@ -58,7 +65,7 @@ class PhysicsExecutor:
 
         if record is not None and render_mode == "human":
             raise ValueError("record videos off-screen or watch the GUI, not both")
-        kwargs = {"render_mode": render_mode, "speed": speed}
+        kwargs = {"render_mode": render_mode, "speed": speed, "perception": perception, "randomize": randomize}
         if record is not None:
             from pahf_robot.act.watch import VIDEO_SIZE
 

@@ -23,8 +23,10 @@ class Target:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What physically happened when a target was executed; `failure` is None on success."""
+    """What physically happened when a target was executed; `failure` is None on success. `retries`
+    counts the second attempts after a missed grasp or a drop."""
 
     success: bool
     failure: FailureKind | None = None
     steps: int = 0
+    retries: int = 0

@@ -28,6 +28,7 @@ HumanName = Literal["natural", "exact", "llm"]
 wording of the exact person's meaning."""
 ExecutorName = Literal["local", "ray"]
 DriverName = Literal["local", "remote"]
+Perception = Literal["camera", "tracker"]
 
 
 class _Part(BaseModel):
@@ -111,6 +112,8 @@ class SimConfig(_Part):
     driver: DriverName = "local"
     driver_host: str = "127.0.0.1"
     driver_port: int = 8765
+    perception: Perception = "camera"
+    randomize: bool = False
 
 
 class ParallelConfig(_Part):

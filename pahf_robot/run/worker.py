@@ -65,6 +65,8 @@ def make_executor(config: RunConfig) -> Executor:
         speed=config.speed,
         record=config.record,
         driver=make_driver_for(config),
+        perception=config.perception,
+        randomize=config.randomize,
     )
 
 
