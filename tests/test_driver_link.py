@@ -127,8 +127,11 @@ def test_huge_integers_and_oversized_frames_are_invalid_params_not_internal_erro
     huge = b'{"id": 1, "method": "apply_action", "params": {"position": [1' + b"0" * 400
     huge += b', 0, 0.2], "yaw": 0, "gripper_width": 0.08}}\n'
     assert error_code(client.ask(huge)) == "invalid_params"
-    frame = {"id": 2, "method": "camera_image", "params": {"width": 2048, "height": 2048, "eye": [1, 0, 1],
-                                                          "target": [0, 0, 0]}}
+    frame = {
+        "id": 2,
+        "method": "camera_image",
+        "params": {"width": 2048, "height": 2048, "eye": [1, 0, 1], "target": [0, 0, 0]},
+    }
     reply = client.ask(frame)
     assert error_code(reply) == "invalid_params" and "MB" in reply["error"]["message"]
     assert client.ask({"id": 3, "method": "ping"})["result"] == "pong"
@@ -337,8 +340,23 @@ def test_replay_uses_the_saved_driver(tmp_path):
     bench = small_benchmark(tmp_path / "bench", per_phase=1)
     proc, port = start_server()
     run_dir = tmp_path / "run"
-    args = ["run", "--config", str(ROOT / "launch" / "remote.yaml"), "--driver-port", str(port), "--personas",
-            "alex", "--phases", "1", "--learning-iter", "1", "--embedder", "hashing", "--scenarios", str(bench)]
+    args = [
+        "run",
+        "--config",
+        str(ROOT / "launch" / "remote.yaml"),
+        "--driver-port",
+        str(port),
+        "--personas",
+        "alex",
+        "--phases",
+        "1",
+        "--learning-iter",
+        "1",
+        "--embedder",
+        "hashing",
+        "--scenarios",
+        str(bench),
+    ]
     done = cli(*args, "--no-progress", "--out", str(run_dir))
     assert done.returncode == 0, done.stderr
     again = cli("replay", str(run_dir), "--episode", "0")
