@@ -126,8 +126,8 @@ class OfflineReasoner(Reasoner):
         kept = [note for note, _ in notes if note.kind == kind]
         if not kept:
             return votes, 0.0, ()
-        relevant = zip(kept, self.situations.similarities(view.task, [n.situation for n in kept]), strict=True)
-        relevant = [(note, float(similarity)) for note, similarity in relevant]
+        similarities = self.situations.similarities(self.situation(view), [note.situation for note in kept])
+        relevant = [(note, float(similarity)) for note, similarity in zip(kept, similarities, strict=True)]
         closest = max(similarity for _, similarity in relevant)
         basis = []
         for note, similarity in relevant:
