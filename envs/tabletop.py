@@ -67,6 +67,15 @@ def _in_frame(seen: Percept, orientation) -> tuple[float, float, float]:
     return (width, length, height) if turn > math.pi / 4 else (length, width, height)
 
 
+def _copied(value):
+    """A copy of nested dicts and lists of plain values: cheaper than `copy.deepcopy` at every step."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
+
+
 class TabletopEnv(gym.Env):
     """Pick-and-place on a table: objects and places come from the scenario given to `reset`.
 
@@ -160,6 +169,8 @@ class TabletopEnv(gym.Env):
         self._objects: list[tuple[str, str, int]] = []
         self._scales: list[float] = []
         self._seen: list[Percept | None] = []
+        self._seen_arrays: dict[str, np.ndarray] = {}
+        self._fixed_info: dict = {}
         self._looks = 0
         self._command = np.zeros(3)
         self._velocity = np.zeros(3)
@@ -246,6 +257,7 @@ class TabletopEnv(gym.Env):
         self.driver.step(self.settle_steps)
         self._physics_steps = self.settle_steps
         self.task = task
+        self._fixed_info = self._scene_info()
         self._deadline = time.perf_counter()
         self._looks = 0
         return self.look()
@@ -282,6 +294,7 @@ class TabletopEnv(gym.Env):
             raise RuntimeError("call reset() before look()")
         images = self.driver.scene_view()
         self._seen = perceive(images, self.driver.scene_camera(), [body for _, _, body in self._objects])
+        self._seen_arrays = self._percepts()
         self._looks += 1
         return self._observe()
 
@@ -341,43 +354,59 @@ class TabletopEnv(gym.Env):
         return self._command
 
     # --- observation ---
-    def _observe(self) -> tuple[dict, dict]:
-        d = self.driver
-        position, orientation = d.ee_pose()
+    def _percepts(self) -> dict[str, np.ndarray]:
+        """The object part of the observation as the last look saw it, with the scene's names for info.
+        Built once per look, not every step: a step only moves the arm."""
         poses = np.zeros((MAX_OBJECTS, 7), dtype=np.float32)
         poses[:, 6] = 1.0
         sizes = np.zeros((MAX_OBJECTS, 3), dtype=np.float32)
         kinds = np.full(MAX_OBJECTS, -1, dtype=np.int64)
         mask = np.zeros(MAX_OBJECTS, dtype=np.int8)
         round_ = np.zeros(MAX_OBJECTS, dtype=np.int8)
-        tracked = d.body_poses([body for _, _, body in self._objects]) if self.perception == "tracker" else None
         for slot, ((_, kind, _), seen) in enumerate(zip(self._objects, self._seen, strict=True)):
             kinds[slot] = self._kinds.index(kind)
             if seen is None:
                 continue  # not in view: the robot does not know where it is
-            if tracked is None:
-                poses[slot], sizes[slot] = [*seen.position, *seen.quaternion], seen.size
-            else:
-                poses[slot], sizes[slot] = [*tracked[slot][0], *tracked[slot][1]], _in_frame(seen, tracked[slot][1])
+            poses[slot], sizes[slot] = [*seen.position, *seen.quaternion], seen.size
             mask[slot] = 1
             round_[slot] = seen.round
-        obs = {
-            "joint_positions": np.array(d.joint_positions(), dtype=np.float32),
-            "ee_pose": np.array([*position, *orientation], dtype=np.float32),
-            "gripper_width": np.array([d.gripper_width()], dtype=np.float32),
+        return {
             "object_pose": poses,
             "object_size": sizes,
             "object_kind": kinds,
             "object_mask": mask,
             "object_round": round_,
         }
+
+    def _scene_info(self) -> dict:
+        """The parts of info fixed for an episode (names, slots, places), built once per reset."""
+        return {
+            "objects": {name: slot for slot, (name, _, _) in enumerate(self._objects)},
+            "object_kinds": {name: kind for name, kind, _ in self._objects},
+            "places": {spec.name: spec.as_info(i) for i, spec in enumerate(self._places)},
+        }
+
+    def _observe(self) -> tuple[dict, dict]:
+        d = self.driver
+        position, orientation = d.ee_pose()
+        objects = {key: array.copy() for key, array in self._seen_arrays.items()}
+        if self.perception == "tracker":
+            tracked = d.body_poses([body for _, _, body in self._objects])
+            for slot, seen in enumerate(self._seen):
+                if seen is not None:
+                    objects["object_pose"][slot] = [*tracked[slot][0], *tracked[slot][1]]
+                    objects["object_size"][slot] = _in_frame(seen, tracked[slot][1])
+        obs = {
+            "joint_positions": np.array(d.joint_positions(), dtype=np.float32),
+            "ee_pose": np.array([*position, *orientation], dtype=np.float32),
+            "gripper_width": np.array([d.gripper_width()], dtype=np.float32),
+            **objects,
+        }
         if self.camera:
             obs.update(self._image())
         target = self.task.target if self.task is not None else None
         info = {
-            "objects": {name: slot for slot, (name, _, _) in enumerate(self._objects)},
-            "object_kinds": {name: kind for name, kind, _ in self._objects},
-            "places": {spec.name: spec.as_info(i) for i, spec in enumerate(self._places)},
+            **_copied(self._fixed_info),  # Gymnasium: every call returns data of its own
             "target": None if target is None else {"object": target[0], "place": target[1]},
             "task_success": self._achieved(),
             "physics_steps": self._physics_steps,

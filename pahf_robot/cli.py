@@ -110,6 +110,13 @@ def _add_run_parser(subparsers) -> None:
         default=None,
         help="vary positions, yaw, size, mass and friction of the objects (default: off)",
     )
+    run.add_argument(
+        "--reuse-rollouts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="simulate each distinct unwatched rollout (scene, seed, target) once per run and reuse its outcome "
+        "in the other modes; PyBullet in-process is deterministic, so the results are the same (default: on)",
+    )
     run.add_argument("--config", help="YAML file holding any of these options (command-line options win)")
     run.add_argument("--out", help="run directory (default: runs/<timestamp>/)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last completed episode")

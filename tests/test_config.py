@@ -12,7 +12,7 @@ from pahf_robot.run.config import PHASES, RunConfig, one_line
 SAVED_KEYS = {
     "modes", "personas", "phases", "learning_iter", "scenarios", "sim", "seed", "noise", "embedder", "reasoner",
     "model", "base_url", "human", "memory_db", "reuse_memory", "workers", "executor", "ray_address", "gui", "speed",
-    "record", "driver", "driver_host", "driver_port", "perception", "randomize",
+    "record", "driver", "driver_host", "driver_port", "perception", "randomize", "reuse_rollouts",
 }  # fmt: skip
 
 
@@ -28,6 +28,12 @@ def test_randomize_is_selectable_and_off_by_default():
     assert parser.parse_args(["run", "--randomize"]).randomize is True
     assert parser.parse_args(["run", "--no-randomize"]).randomize is False
     assert RunConfig().randomize is False and RunConfig().perception == "camera"
+
+
+def test_rollout_reuse_is_on_by_default_and_can_be_turned_off():
+    parser = build_parser()
+    assert parser.parse_args(["run", "--no-reuse-rollouts"]).reuse_rollouts is False
+    assert RunConfig().reuse_rollouts is True
 
 
 def test_the_modes_literal_and_the_planner_agree():

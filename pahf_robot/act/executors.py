@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pahf_robot.act.observer import EpisodeObserver
+from pahf_robot.act.rollouts import RolloutCache, rollout_key
 from pahf_robot.bench.scenarios import TaskView
 from pahf_robot.core.types import Outcome, Target
 
@@ -80,13 +81,32 @@ class PhysicsExecutor:
 
             self.watch = Watch(self.env, Path(record) if record is not None else None)
         self.observer: EpisodeObserver = self.watch or EpisodeObserver()
+        self.rollouts: RolloutCache | None = None
+
+    def use_rollouts(self, path: Path) -> None:
+        """Look unwatched rollouts up in (and add them to) the cache at `path`, from now on."""
+        if self.watch is not None:
+            raise ValueError("a watched or recorded rollout is there to be seen: it is never looked up")
+        if self.rollouts is not None and self.rollouts.path == Path(path):
+            return
+        if self.rollouts is not None:
+            self.rollouts.close()
+        self.rollouts = RolloutCache(path)
 
     def execute(self, view: TaskView, target: Target, seed: int) -> Outcome:
         scene = {"objects": list(view.objects), "places": list(view.places)}
+        key = None
+        if self.rollouts is not None:
+            key = rollout_key(seed, scene["objects"], scene["places"], target.object, target.place)
+            if (known := self.rollouts.get(key)) is not None:
+                return known
         options = {"scene": scene, "target": {"object": target.object, "place": target.place}}
         obs, info = self.env.reset(seed=seed, options=options)
         if self.watch is None:
-            return self.controller.execute(self.env, target)
+            outcome = self.controller.execute(self.env, target)
+            if key is not None:
+                self.rollouts.put(key, outcome)
+            return outcome
         self.watch.on_reset(target, obs, info)
         outcome = self.controller.execute(self.watch.watched_env, target)
         self.watch.on_outcome(outcome)
@@ -95,4 +115,6 @@ class PhysicsExecutor:
     def close(self) -> None:
         if self.watch is not None:
             self.watch.close()
+        if self.rollouts is not None:
+            self.rollouts.close()
         self.env.close()

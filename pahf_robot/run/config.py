@@ -114,6 +114,13 @@ class SimConfig(_Part):
     driver_port: int = 8765
     perception: Perception = "camera"
     randomize: bool = False
+    reuse_rollouts: bool = True
+    """Simulate each distinct unwatched rollout once per run and reuse its outcome (`pahf_robot.act.rollouts`)."""
+
+    def caches_rollouts(self) -> bool:
+        """Only in-process PyBullet nobody watches is deterministic and unseen, so only it is looked up."""
+        unwatched = not (self.gui or self.record)
+        return self.reuse_rollouts and self.sim == "pybullet" and self.driver == "local" and unwatched
 
 
 class ParallelConfig(_Part):

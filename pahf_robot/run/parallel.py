@@ -1,8 +1,11 @@
 """Personas sharded over worker processes (`--workers N`) or Ray actors (`--executor ray`).
 
 Units are (mode, user) pairs: a user's phases are sequential because memory carries over, users are
-independent. Every episode has its own seed and memory records carry no database-wide ids, so the
-records equal a sequential run's. Records stream back through a queue as they happen, so `--resume`
+independent. Worker processes take a user's units together, one after another: the persona's texts are
+then embedded once, and its rollouts simulated once (`pahf_robot.act.rollouts`), in one process, not in
+every process that happens to take one of its modes. Ray actors still take one unit at a time. Every
+episode has its own seeds and memory records carry no database-wide ids, so the records equal a
+sequential run's. Records stream back through a queue as they happen, so `--resume`
 works as in a sequential run. A unit that fails is reported with its persona; the others go on. Worker
 processes and the queue's manager die with the run's process (`die_with_parent`), even when it is killed.
 """
@@ -75,12 +78,27 @@ def _init_process(config: RunConfig, records, parent: int, benchmark: Benchmark 
     _process_runner = UnitRunner(config, records, benchmark)
 
 
-def _run_in_process(mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
-    _process_runner.run_unit(mode, user, run_dir, done)
+def _run_user_in_process(user: str, modes: list[str], run_dir: str, done: set[EpisodeKey]) -> list[dict]:
+    """One user's units in this worker; a failing unit is reported and the user's other modes still run."""
+    failures = []
+    for mode in modes:
+        try:
+            _process_runner.run_unit(mode, user, run_dir, _unit_done(done, mode, user))
+        except Exception as error:  # noqa: BLE001 - reported per unit, like a crashed worker
+            failures.append(_failure(mode, user, error))
+    return failures
 
 
 def _unit_done(done: set[EpisodeKey], mode: str, user: str) -> set[EpisodeKey]:
     return {k for k in done if k[:2] == (mode, user)}
+
+
+def by_user(units: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The units' modes per user, in the units' order."""
+    modes: dict[str, list[str]] = {}
+    for mode, user in units:
+        modes.setdefault(user, []).append(mode)
+    return modes
 
 
 def run_parallel(
@@ -108,16 +126,21 @@ def run_parallel(
             initargs=(config, records, os.getpid(), benchmark),
         ) as pool:
             pending = {
-                pool.submit(_run_in_process, mode, user, str(run_dir), _unit_done(done, mode, user)): (mode, user)
-                for mode, user in units
+                pool.submit(_run_user_in_process, user, modes, str(run_dir), {k for k in done if k[1] == user}): (
+                    user,
+                    modes,
+                )
+                for user, modes in by_user(units).items()
             }
             while pending:
                 _drain(records, on_record, timeout=0.2)
                 finished, _ = wait(list(pending), timeout=0, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    mode, user = pending.pop(future)
-                    if future.exception() is not None:
-                        failures.append(_failure(mode, user, future.exception()))
+                    user, modes = pending.pop(future)
+                    if future.exception() is None:
+                        failures += future.result()
+                    else:  # the worker process itself died: none of the user's units is known to be whole
+                        failures += [_failure(mode, user, future.exception()) for mode in modes]
         _drain(records, on_record, timeout=0.5)
     return failures
 

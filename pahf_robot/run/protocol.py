@@ -44,8 +44,17 @@ class EpisodeParts(Protocol):
 
 
 def episode_seed(seed: int, user: str, phase: int, pass_index: int, index: int) -> int:
-    """A seed per episode, the same in every mode so that baselines face identical scenes and humans."""
+    """The person's seed per episode, the same in every mode so that baselines face identical people; it
+    changes with the pass, so a person words the same request differently when it comes again."""
     digest = hashlib.blake2b(f"{seed}/{user}/{phase}/{pass_index}/{index}".encode(), digest_size=4)
+    return int.from_bytes(digest.digest(), "big")
+
+
+def scene_seed(seed: int, user: str, phase: int, index: int) -> int:
+    """The table's seed per scenario, the same in every mode and every learning pass: a scenario is one
+    situation in one room, so when it comes again the objects stand where they stood. Together with the
+    mode-independence this is what lets a run simulate each distinct rollout once (`pahf_robot.act.rollouts`)."""
+    digest = hashlib.blake2b(f"{seed}/{user}/{phase}/scene/{index}".encode(), digest_size=4)
     return int.from_bytes(digest.digest(), "big")
 
 
@@ -114,9 +123,9 @@ def run_user(
                 for scenario in benchmark.for_user(user, phase):
                     if (mode, user, phase, pass_index, scenario.index) in done:
                         continue
-                    seed = episode_seed(config.seed, user, phase, pass_index, scenario.index)
+                    seed = scene_seed(config.seed, user, phase, scenario.index)
                     story.on_episode(episode_name(mode, user, phase, pass_index, scenario.index))
-                    human = parts.person(persona, seed)
+                    human = parts.person(persona, episode_seed(config.seed, user, phase, pass_index, scenario.index))
                     turn = _run_episode(planner, scenario, human, parts.executor, seed, interactive)
                     if turn.memory_ops and store is not None:
                         note_memory_written(run_dir, (mode, user, phase, pass_index, scenario.index))

@@ -29,8 +29,9 @@ EpisodeKey = tuple[str, str, int, int, int]
 class EpisodeRecord:
     """What happened in one episode, with the ground truth it is scored against.
 
-    `question`, `answer` and `feedback` are None when nobody asked, answered or spoke; `human_usage` is
-    only recorded for an LLM-backed person.
+    `seed` is the scene's (`protocol.scene_seed`), which with `target` replays the rollout. `question`,
+    `answer` and `feedback` are None when nobody asked, answered or spoke; `human_usage` is only recorded
+    for an LLM-backed person.
     """
 
     mode: str

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from envs.layout import MAX_OBJECTS, MAX_PLACES
+from pahf_robot.act.rollouts import count_rollouts
 from pahf_robot.bench.scenarios import PHASE_FILES, Benchmark
 from pahf_robot.run.config import RunConfig, one_line
 from pahf_robot.run.metrics import llm_totals, summarise
@@ -188,6 +189,12 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True, resume: bool = 
     }
     if llm := llm_totals(records):
         results["llm"] = llm
+    if config.sim == "pybullet":
+        simulated = count_rollouts(run_dir)
+        results["physics"] = {
+            "rollouts_simulated": len(records) if simulated is None else simulated,
+            "outcomes_reused": 0 if simulated is None else len(records) - simulated,
+        }
     if failures:
         results["failed"] = failures
     (run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")

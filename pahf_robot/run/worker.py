@@ -12,6 +12,7 @@ from pathlib import Path
 from envs.driver import RobotDriver
 from memory.embedders import EMBEDDERS, Embedder
 from pahf_robot.act.executors import DecisionOnlyExecutor, Executor, PhysicsExecutor
+from pahf_robot.act.rollouts import ROLLOUTS_FILE
 from pahf_robot.agent.reasoning import Reasoner
 from pahf_robot.bench.personas import Persona
 from pahf_robot.bench.scenarios import Benchmark, load_benchmark
@@ -108,6 +109,8 @@ class Worker:
         self, mode: str, user: str, run_dir: Path, done: set[EpisodeKey], on_record: Callable[[EpisodeRecord], None]
     ) -> None:
         """All episodes of one user in one mode."""
+        if self.config.caches_rollouts():
+            self.executor.use_rollouts(run_dir / ROLLOUTS_FILE)
         run_user(mode, user, self, run_dir, done, on_record)
 
     def close(self) -> None:
