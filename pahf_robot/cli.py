@@ -115,7 +115,7 @@ def _add_run_parser(subparsers) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="simulate each distinct unwatched rollout (scene, seed, target) once per run and reuse its outcome "
-        "in the other modes; PyBullet in-process is deterministic, so the results are the same (default: on)",
+        "in other modes and passes; PyBullet in-process is deterministic, so the results are the same (default: on)",
     )
     run.add_argument("--config", help="YAML file holding any of these options (command-line options win)")
     run.add_argument("--out", help="run directory (default: runs/<timestamp>/)")
