@@ -355,8 +355,8 @@ class TabletopEnv(gym.Env):
 
     # --- observation ---
     def _percepts(self) -> dict[str, np.ndarray]:
-        """The object part of the observation as the last look saw it, with the scene's names for info.
-        Built once per look, not every step: a step only moves the arm."""
+        """The object part of the observation as the last look saw it. Built once per look, not every step:
+        a step only moves the arm."""
         poses = np.zeros((MAX_OBJECTS, 7), dtype=np.float32)
         poses[:, 6] = 1.0
         sizes = np.zeros((MAX_OBJECTS, 3), dtype=np.float32)

@@ -26,7 +26,7 @@ from pathlib import Path
 from pahf_robot.bench.scenarios import Benchmark
 from pahf_robot.run.config import RunConfig
 from pahf_robot.run.records import EpisodeKey, EpisodeRecord
-from pahf_robot.run.worker import Worker
+from pahf_robot.run.worker import Worker, unit_failure
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,8 @@ class UnitRunner:
     def run_unit(self, mode: str, user: str, run_dir: str, done: set[EpisodeKey]) -> None:
         self.worker.run_unit(mode, user, Path(run_dir), done, self.sink.put)
 
-
-def _failure(mode: str, user: str, error: BaseException) -> dict:
-    log.error("worker running persona %s (mode %s) failed: %s", user, mode, error)
-    return {"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"}
+    def run_units(self, units: list[tuple[str, str]], run_dir: str, done: set[EpisodeKey]) -> list[dict]:
+        return self.worker.run_units(units, Path(run_dir), done, self.sink.put)
 
 
 def _drain(records, on_record: Callable[[EpisodeRecord], None], timeout: float) -> None:
@@ -80,13 +78,7 @@ def _init_process(config: RunConfig, records, parent: int, benchmark: Benchmark 
 
 def _run_user_in_process(user: str, modes: list[str], run_dir: str, done: set[EpisodeKey]) -> list[dict]:
     """One user's units in this worker; a failing unit is reported and the user's other modes still run."""
-    failures = []
-    for mode in modes:
-        try:
-            _process_runner.run_unit(mode, user, run_dir, _unit_done(done, mode, user))
-        except Exception as error:  # noqa: BLE001 - reported per unit, like a crashed worker
-            failures.append(_failure(mode, user, error))
-    return failures
+    return _process_runner.run_units([(mode, user) for mode in modes], run_dir, done)
 
 
 def _unit_done(done: set[EpisodeKey], mode: str, user: str) -> set[EpisodeKey]:
@@ -140,7 +132,7 @@ def run_parallel(
                     if future.exception() is None:
                         failures += future.result()
                     else:  # the worker process itself died: none of the user's units is known to be whole
-                        failures += [_failure(mode, user, future.exception()) for mode in modes]
+                        failures += [unit_failure(mode, user, future.exception()) for mode in modes]
         _drain(records, on_record, timeout=0.5)
     return failures
 
@@ -185,7 +177,7 @@ def _run_on_ray(
                     ray.get(ref)
                     idle.append(actor)
                 except Exception as error:  # noqa: BLE001 - any worker failure is reported, not fatal
-                    failures.append(_failure(mode, user, error))
+                    failures.append(unit_failure(mode, user, error))
                     idle.append(actor_class.remote(config, records, benchmark))
         _drain(records, on_record, timeout=0.5)
     finally:

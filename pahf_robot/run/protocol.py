@@ -43,19 +43,23 @@ class EpisodeParts(Protocol):
         """The simulated person of one episode."""
 
 
+def _seed_of(*parts: object) -> int:
+    """A 32-bit seed from its parts, the same in every process (unlike `hash()`)."""
+    digest = hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=4)
+    return int.from_bytes(digest.digest(), "big")
+
+
 def episode_seed(seed: int, user: str, phase: int, pass_index: int, index: int) -> int:
     """The person's seed per episode, the same in every mode so that baselines face identical people; it
     changes with the pass, so a person words the same request differently when it comes again."""
-    digest = hashlib.blake2b(f"{seed}/{user}/{phase}/{pass_index}/{index}".encode(), digest_size=4)
-    return int.from_bytes(digest.digest(), "big")
+    return _seed_of(seed, user, phase, pass_index, index)
 
 
 def scene_seed(seed: int, user: str, phase: int, index: int) -> int:
     """The table's seed per scenario, the same in every mode and every learning pass: a scenario is one
     situation in one room, so when it comes again the objects stand where they stood. Together with the
     mode-independence this is what lets a run simulate each distinct rollout once (`pahf_robot.act.rollouts`)."""
-    digest = hashlib.blake2b(f"{seed}/{user}/{phase}/scene/{index}".encode(), digest_size=4)
-    return int.from_bytes(digest.digest(), "big")
+    return _seed_of(seed, user, phase, "scene", index)
 
 
 def episode_name(mode: str, user: str, phase: int, pass_index: int, index: int) -> str:

@@ -54,17 +54,10 @@ def load_run_config(run_dir: Path, flag: str = "--resume") -> RunConfig:
 def run_sequential(config, benchmark, units, run_dir, done, on_record) -> list[dict]:
     """Units one after another in this process; a failing unit is reported and the others still run."""
     worker = Worker(config, benchmark)
-    failures = []
     try:
-        for mode, user in units:
-            try:
-                worker.run_unit(mode, user, run_dir, done, on_record)
-            except Exception as error:  # noqa: BLE001 - reported per persona, like a crashed worker
-                log.error("persona %s (mode %s) failed: %s", user, mode, error)
-                failures.append({"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"})
+        return worker.run_units(units, run_dir, done, on_record)
     finally:
         worker.close()
-    return failures
 
 
 def check_buildable(benchmark: Benchmark, config: RunConfig) -> None:

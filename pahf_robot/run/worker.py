@@ -6,6 +6,7 @@ builds its parts here, once, so following a run's configuration means reading th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,8 +23,16 @@ from pahf_robot.run.config import RunConfig
 from pahf_robot.run.protocol import run_user
 from pahf_robot.run.records import EpisodeKey, EpisodeRecord
 
+log = logging.getLogger(__name__)
+
 EMBEDDING_CACHE = 1 << 16
 """Large enough to hold every text of the bundled benchmark, so each is embedded once per run."""
+
+
+def unit_failure(mode: str, user: str, error: BaseException) -> dict:
+    """A unit that failed, as results.json lists it, said once in the log."""
+    log.error("persona %s (mode %s) failed: %s", user, mode, error)
+    return {"mode": mode, "user": user, "error": f"{type(error).__name__}: {error}"}
 
 
 def load_run_benchmark(config: RunConfig) -> Benchmark:
@@ -112,6 +121,22 @@ class Worker:
         if self.config.caches_rollouts():
             self.executor.use_rollouts(run_dir / ROLLOUTS_FILE)
         run_user(mode, user, self, run_dir, done, on_record)
+
+    def run_units(
+        self,
+        units: list[tuple[str, str]],
+        run_dir: Path,
+        done: set[EpisodeKey],
+        on_record: Callable[[EpisodeRecord], None],
+    ) -> list[dict]:
+        """Units one after another; a failing unit is reported (`unit_failure`) and the others still run."""
+        failures = []
+        for mode, user in units:
+            try:
+                self.run_unit(mode, user, run_dir, done, on_record)
+            except Exception as error:  # noqa: BLE001 - reported per unit, like a crashed worker
+                failures.append(unit_failure(mode, user, error))
+        return failures
 
     def close(self) -> None:
         self.executor.close()
