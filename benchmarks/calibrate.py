@@ -20,12 +20,15 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from memory.embedders import EMBEDDERS
 from memory.store import MemoryStore
 from pahf_robot.agent.grounding import Grounder, clauses_of
 from pahf_robot.agent.offline import OfflineReasoner, OfflineSettings
 from pahf_robot.agent.planner import MODES, Planner
 from pahf_robot.agent.reasoning import options_of
+from pahf_robot.agent.situations import SituationMatcher, situation_key
 from pahf_robot.bench.scenarios import load_benchmark
 from pahf_robot.core.types import Outcome
 from pahf_robot.human.rule import SimulatedHuman
@@ -44,6 +47,9 @@ class Recording(OfflineReasoner):
         voted = bool(seen.votes.max() > 0)
         self.seen.append({"closest": seen.closest, "margin": seen.margin, "voted": voted, "target": decision.target})
         return decision
+
+
+SCENE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
 
 
 def decisions(benchmark, embedder, passes: int, human_style: str) -> list[dict]:
@@ -117,6 +123,30 @@ def fit_answers(benchmark, embedder, human_style: str) -> list[dict]:
     return table
 
 
+def fit_scene_weight(benchmark, embedder) -> tuple[float, dict]:
+    """Leave-one-out situation retrieval over each person's phase-1 tasks, for a grid of scene weights: is
+    the closest other task (another wording) one of the same situation? Picks the smallest weight within
+    one point of the best, so the scene counts no more than the evidence asks for."""
+    scores = {}
+    for weight in SCENE_WEIGHTS:
+        matcher = SituationMatcher(embedder, scene_weight=weight)
+        right = total = 0
+        for user in benchmark.users():
+            for kind in ("bring", "place"):
+                tasks = [s for s in benchmark.for_user(user, 1) if s.kind == kind]
+                keys = [situation_key(s.task, (*s.objects, *s.places)) for s in tasks]
+                for i, s in enumerate(tasks):
+                    others = [j for j, o in enumerate(tasks) if o.task != s.task]
+                    if not any(tasks[j].context == s.context for j in others):
+                        continue
+                    nearest = others[int(np.argmax(matcher.similarities(keys[i], [keys[j] for j in others])))]
+                    right += tasks[nearest].context == s.context
+                    total += 1
+        scores[weight] = round(right / total, 3)
+    best = max(scores.values())
+    return min(w for w, score in scores.items() if score >= best - 0.01), scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", help="PAHF folder (default: the bundled benchmark); only phase 1 is read")
@@ -127,6 +157,7 @@ def main() -> None:
     args = parser.parse_args()
     benchmark = load_benchmark(Path(args.scenarios) if args.scenarios else None)
     embedder = EMBEDDERS[args.embedder](cache_size=1 << 16)
+    scene_weight, scene_scores = fit_scene_weight(benchmark, embedder)
     rows = decisions(benchmark, embedder, args.passes, args.human)
     best, table = fit_act(rows, args.precision)
     first = [r for r in rows if r["pass"] == 1]
@@ -134,6 +165,8 @@ def main() -> None:
     summary = {
         "episodes": len(rows),
         "pass1_guess_accuracy": round(sum(r["right"] for r in first) / len(first), 3),
+        "scene_weight": scene_weight,
+        "situation_retrieval_by_scene_weight": scene_scores,
         "act_thresholds": best,
         "answer_thresholds": min(answers, key=lambda a: (2 * a["wrong"] + a["followed_up"], a["wrong"])),
         "answers": answers,

@@ -3,7 +3,7 @@
 import numpy as np
 
 from memory.embedders import HashingEmbedder
-from pahf_robot.agent.situations import SituationMatcher, sentences_of
+from pahf_robot.agent.situations import SituationMatcher, sentences_of, situation_key, split_key
 
 REMEMBERED = [
     "We won the match tonight! Could you please bring me something to drink?",
@@ -34,3 +34,24 @@ def test_sentences_end_at_sentence_punctuation_only():
         "Thanks.",
     ]
     assert SituationMatcher(HashingEmbedder()).similarities(QUERY, []).shape == (0,)
+
+
+def test_what_was_on_the_table_tells_situations_apart_when_the_words_do_not():
+    said = "Could you please bring me something?"
+    morning = situation_key(said, ["black coffee", "herbal tea", "orange juice"])
+    remembered = [
+        situation_key(said, ["red wine", "cheese board", "birthday cake"]),
+        situation_key(said, ["espresso", "green tea", "orange juice"]),
+    ]
+    matcher = SituationMatcher(HashingEmbedder())
+    scores = matcher.similarities(morning, remembered)
+    assert scores[1] > scores[0]
+    assert np.allclose(SituationMatcher(HashingEmbedder(), scene_weight=0.0).similarities(morning, remembered), 1.0)
+
+
+def test_a_key_without_a_scene_is_matched_by_its_task_alone():
+    key = situation_key(QUERY, ["gloves", "scarf"])
+    assert split_key(key) == (QUERY, ("gloves", "scarf"))
+    assert split_key(QUERY) == (QUERY, ()) and situation_key(QUERY, []) == QUERY
+    matcher = SituationMatcher(HashingEmbedder())
+    assert np.allclose(matcher.similarities(key, REMEMBERED), matcher.similarities(QUERY, REMEMBERED))

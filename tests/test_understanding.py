@@ -8,11 +8,13 @@ import pytest
 
 from envs.layout import HAND_OVER
 from memory.embedders import MiniLMEmbedder
+from memory.notes import Note
 from memory.store import MemoryStore
 from pahf_robot.agent.lexicon import Lexicon
 from pahf_robot.agent.offline import OfflineReasoner
 from pahf_robot.agent.planner import MAX_QUESTIONS, MODES, Planner
 from pahf_robot.agent.reasoning import PreferenceSignal, Unclear
+from pahf_robot.agent.situations import situation_key
 from pahf_robot.bench.scenarios import TaskView, load_benchmark
 from pahf_robot.core.types import Outcome, Target
 from pahf_robot.human.rule import SimulatedHuman
@@ -145,3 +147,29 @@ def test_with_two_options_a_no_means_the_other(tmp_path, reasoner):
         first = planner.run(pair, None, lambda t: Outcome(True), lambda t, o: "Wrong spot.")
         other = next(p for p in pair.places if p != first.target.place)
         assert planner.run(pair, None, lambda t: Outcome(True), None).target.place == other
+
+
+def _remembered(value, seen):
+    key = situation_key("I need a pick-me-up before my run. Bring me something.", seen)
+    return Note(1, "alex", key, "object", value, "", "clarification", 1, 0.0, 0.0)
+
+
+def test_a_remembered_item_is_matched_one_to_one_with_its_remembered_scene(reasoner):
+    """ "energy drink" alone is closest to the lemon soda and the iced coffee; remembered beside a fizzy
+    lemonade and a cold brew, which those two stand for, it can only be the caffeine can."""
+    scene = ("caffeine can", "lemon soda", "iced coffee")
+    view = TaskView("alex", "Bring me something for my run, I'm flagging.", "", scene, ())
+    alone = reasoner.decide(view, [(_remembered("energy drink", ["energy drink"]), 1.0)], may_ask=False)
+    assert alone.target.object != "caffeine can"
+    beside = _remembered("energy drink", ["energy drink", "fizzy lemonade", "cold brew coffee"])
+    assert reasoner.decide(view, [(beside, 1.0)], may_ask=False).target.object == "caffeine can"
+
+
+def test_a_remembered_item_whose_counterpart_is_taken_does_not_vote(reasoner):
+    """The sparkling water is the remembered glass of water's, so it is not the black coffee's either."""
+    note = _remembered("black coffee", ["black coffee", "herbal tea", "glass of water"])
+    assert reasoner._stands_for(note, ("chamomile infusion", "americano", "sparkling water"), {}) is None
+    assert reasoner._stands_for(_remembered("black coffee", []), ("americano", "sparkling water"), {}) == (
+        1,
+        pytest.approx(0.36, abs=0.05),
+    )

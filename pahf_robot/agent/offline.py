@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from memory.embedders import Embedder
-from memory.notes import Note
+from memory.notes import Note, normalise
 from pahf_robot.agent.grounding import Grounder, Reference, clauses_of
 from pahf_robot.agent.reasoning import (
     Decision,
@@ -26,7 +27,7 @@ from pahf_robot.agent.reasoning import (
     options_of,
     target_for,
 )
-from pahf_robot.agent.situations import SituationMatcher, sentences_of
+from pahf_robot.agent.situations import SituationMatcher, sentences_of, situation_key, split_key
 from pahf_robot.bench.scenarios import TaskView
 from pahf_robot.core.types import Outcome, Target
 
@@ -45,12 +46,16 @@ class OfflineSettings:
     `answer_floor` / `answer_margin`: how a description in a reply is grounded (see `Grounder`).
     """
 
-    ask_below: float = 0.5
+    ask_below: float = 0.6
     min_margin: float = 0.0
     task_temperature: float = 0.05
     item_floor: float = 0.3
     answer_floor: float = 0.35
     answer_margin: float = 0.08
+
+
+NEGLIGIBLE_WEIGHT = 1e-3
+"""A remembered task whose vote would weigh less than this beside the closest one's is not grounded at all."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,14 @@ class OfflineReasoner(Reasoner):
         self.situations = SituationMatcher(embedder)
 
     def situation(self, view: TaskView) -> str:
-        """The whole task: what separates situations is spread over it, and cutting it needs word lists."""
-        return view.task
+        """The whole task, and what was on the table: what separates situations is spread over the task, and
+        cutting it needs word lists; the scene says what kind of moment it is (`situations`)."""
+        return situation_key(view.task, (*view.objects, *view.places))
 
     def prepare(self, views: list[TaskView]) -> None:
-        texts = {text for v in views for text in (v.task, *sentences_of(v.task), *v.objects, *v.places)}
+        texts = {
+            text for v in views for text in (v.task, self.situation(v), *sentences_of(v.task), *v.objects, *v.places)
+        }
         self.embedder.embed(sorted(texts))
 
     def evidence(self, view: TaskView, notes: list[tuple[Note, float]]) -> Evidence:
@@ -116,9 +124,9 @@ class OfflineReasoner(Reasoner):
     def _votes(self, view: TaskView, notes: list[tuple[Note, float]]) -> tuple[np.ndarray, float, tuple[int, ...]]:
         """Each remembered task votes for (or against) the option its item stands for, by its similarity.
 
-        A remembered item stands for the scene option it fits best (names, WordNet and meaning, see
-        `Grounder.similarities`), and only when it fits that one well enough: a remembered "energy drink"
-        in a scene without one says nothing about the "warm beverage" that happens to be closest.
+        A remembered item stands for the scene option it is matched to (see `_stands_for`), and only when it
+        fits that one well enough: a remembered "energy drink" in a scene without one says nothing about the
+        "warm beverage" that happens to be closest.
         """
         options = options_of(view)
         kind = choice_kind(view)
@@ -127,19 +135,46 @@ class OfflineReasoner(Reasoner):
         if not kept:
             return votes, 0.0, ()
         similarities = self.situations.similarities(self.situation(view), [note.situation for note in kept])
-        relevant = [(note, float(similarity)) for note, similarity in zip(kept, similarities, strict=True)]
-        closest = max(similarity for _, similarity in relevant)
+        closest = float(similarities.max())
+        fits: dict[str, np.ndarray] = {}
         basis = []
-        for note, similarity in relevant:
-            fit = self.grounder.similarities(note.value, options)
-            option = int(np.argmax(fit))
-            if fit[option] < self.settings.item_floor:
+        for note, similarity in zip(kept, similarities, strict=True):
+            weight = float(np.exp((float(similarity) - closest) / self.settings.task_temperature))
+            if weight < NEGLIGIBLE_WEIGHT:
                 continue
-            weight = float(np.exp((similarity - closest) / self.settings.task_temperature))
-            votes[option] += (1.0 if note.stance == "prefer" else -1.0) * weight * float(fit[option])
+            matched = self._stands_for(note, options, fits)
+            if matched is None:
+                continue
+            option, fit = matched
+            votes[option] += (1.0 if note.stance == "prefer" else -1.0) * weight * fit
             if weight > 0.5:
                 basis.append(note.id)
         return votes, closest, tuple(basis)
+
+    def _stands_for(
+        self, note: Note, options: tuple[str, ...], fits: dict[str, np.ndarray]
+    ) -> tuple[int, float] | None:
+        """The option a note's item is, and how well it fits, when the remembered scene is matched to this one.
+
+        Each thing on the remembered table is at most one thing on this table, and each option at most one
+        remembered thing (mutual exclusivity): the names are paired one to one so that the pairs fit best in
+        all, and a name fitting nothing above `item_floor` stays unpaired. So "black coffee", remembered
+        beside a "herbal tea", is not read as the "chamomile infusion" that the herbal tea fits far better,
+        even when coffee and chamomile alone would pair. `fits` keeps each name's fit over `options` for the
+        rest of the decision.
+        """
+        seen = [name for name in split_key(note.situation)[1] if normalise(name) != normalise(note.value)]
+        names = [note.value, *dict.fromkeys(seen)]
+        for name in names:
+            if name not in fits:
+                fits[name] = self.grounder.similarities(name, options)
+        fit = np.array([fits[name] for name in names])
+        unpaired = np.full((len(names), len(names)), self.settings.item_floor)
+        rows, columns = linear_sum_assignment(np.hstack([fit, unpaired]), maximize=True)
+        option = int(columns[list(rows).index(0)])
+        if option >= len(options) or fit[0, option] < self.settings.item_floor:
+            return None
+        return option, float(fit[0, option])
 
     def interpret_answer(self, view: TaskView, question: str, answer: str) -> Reading:
         reference = self.grounder.refer(clauses_of(answer), options_of(view))

@@ -7,6 +7,11 @@ for another way. Cutting requests out with word lists would only fit the wording
 sentence counts by how unlike it is to the sentences of the *other* tasks in view: a sentence that could
 belong to any of them says little about which situation this is. Nothing here knows English beyond where
 sentences end.
+
+What was on the table is part of the situation too: a morning brings out coffee and tea, a party wine and
+cake, whatever words the person picks. A situation key therefore carries the scene's names beside the task
+(`situation_key`), and two situations count as alike by their tasks and, with `SCENE_WEIGHT`, by how well
+each scene's names find a counterpart in the other's.
 """
 
 from __future__ import annotations
@@ -27,26 +32,68 @@ leave-one-out situation retrieval on bundled phase-1 tasks (3, 5 and 10 are with
 LEAST_WEIGHT = 0.02
 """Floor on a sentence's weight, so a task whose every sentence is typical still has a direction."""
 
+SCENE_WEIGHT = 0.5
+"""How much the scene counts beside the task: the smallest of 0, 0.25, 0.5, 1 and 2 within one point of the best
+leave-one-out situation retrieval on bundled phase-1 tasks (`python benchmarks/calibrate.py`)."""
+
+SEEN = "\nSeen: "
+"""Where a situation key's task ends and the names of what was on the table begin."""
+
+
+def situation_key(task: str, seen: Sequence[str]) -> str:
+    """The text a situation is remembered by: the task as said, then what was on the table."""
+    return task + SEEN + "; ".join(seen) if seen else task
+
+
+def split_key(key: str) -> tuple[str, tuple[str, ...]]:
+    """The task and the scene's names of a situation key; a key written without a scene has none."""
+    task, _, seen = key.partition(SEEN)
+    return task, tuple(name for name in seen.split("; ") if name)
+
 
 def sentences_of(text: str) -> list[str]:
     return [part for part in SENTENCE_END.split(text.strip()) if part] or [text]
 
 
 class SituationMatcher:
-    """Scores a task against remembered tasks as situations, each weighted sentence by sentence (see above)."""
+    """Scores a situation key against remembered ones: tasks weighted sentence by sentence, and scenes."""
 
-    def __init__(self, embedder: Embedder):
+    def __init__(self, embedder: Embedder, scene_weight: float = SCENE_WEIGHT):
         self.embedder = embedder
+        self.scene_weight = scene_weight
 
-    def similarities(self, task: str, remembered: Sequence[str]) -> np.ndarray:
-        """Cosine between `task` and each remembered task, after weighting every task's sentences by how
-        distinctive they are among `task` and the remembered tasks together."""
+    def similarities(self, situation: str, remembered: Sequence[str]) -> np.ndarray:
+        """How alike `situation` is to each remembered situation, in [-1, 1]: the task cosine after weighting
+        every task's sentences by how distinctive they are among all of them, blended with the scene match
+        where both keys have a scene."""
         if not remembered:
             return np.zeros(0, dtype=np.float32)
-        texts = list(dict.fromkeys([task, *remembered]))
+        task, seen = split_key(situation)
+        parts = [split_key(key) for key in remembered]
+        texts = list(dict.fromkeys([task, *(other for other, _ in parts)]))
         keys = self._keys(texts)
         row = {text: i for i, text in enumerate(texts)}
-        return np.clip(keys[[row[text] for text in remembered]] @ keys[0], -1.0, 1.0)
+        scores = np.clip(keys[[row[other] for other, _ in parts]] @ keys[0], -1.0, 1.0)
+        if seen and self.scene_weight:
+            scenes = self.scene_similarities(seen, [other_seen for _, other_seen in parts])
+            has_scene = np.array([bool(other_seen) for _, other_seen in parts])
+            blended = (scores + self.scene_weight * scenes) / (1.0 + self.scene_weight)
+            scores = np.where(has_scene, blended, scores).astype(np.float32)
+        return scores
+
+    def scene_similarities(self, seen: Sequence[str], others: Sequence[Sequence[str]]) -> np.ndarray:
+        """How well a scene's names and each other scene's find a counterpart in one another (mean best
+        cosine, both ways); 0 for an empty scene."""
+        names = list(dict.fromkeys([*seen, *(name for other in others for name in other)]))
+        column = {name: i for i, name in enumerate(names)}
+        vectors = self.embedder.embed(names)
+        mine = vectors[[column[name] for name in seen]]
+        scores = np.zeros(len(others), dtype=np.float32)
+        for i, other in enumerate(others):
+            if other:
+                cosines = mine @ vectors[[column[name] for name in other]].T
+                scores[i] = (cosines.max(axis=1).mean() + cosines.max(axis=0).mean()) / 2.0
+        return scores
 
     def _keys(self, texts: list[str]) -> np.ndarray:
         sentences = [sentences_of(text) for text in texts]
