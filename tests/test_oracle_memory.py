@@ -1,0 +1,26 @@
+"""`benchmarks/oracle_memory.py` measures what a perfect memory gives: asked about the very tasks it
+remembers, it must be right every time, and it must score the test phase against that phase's truth."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from memory.embedders import HashingEmbedder
+from pahf_robot.agent.offline import OfflineReasoner
+from pahf_robot.bench.scenarios import load_benchmark
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "oracle_memory.py"
+HELDOUT = Path(__file__).resolve().parents[1] / "scenarios" / "heldout"
+
+
+def test_a_perfect_memory_of_the_same_tasks_is_always_right_and_a_paraphrase_is_not():
+    spec = importlib.util.spec_from_file_location("oracle_memory", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    reasoner = OfflineReasoner(HashingEmbedder())
+    benchmark = load_benchmark(HELDOUT)
+    paraphrased = script.ceiling(benchmark, reasoner, 1)
+    benchmark.scenarios[2] = benchmark.scenarios[1]
+    assert script.ceiling(benchmark, reasoner, 1) == 1.0
+    assert paraphrased < 0.9  # word-disjoint set B is not read perfectly by hashed words
