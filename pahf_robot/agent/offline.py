@@ -1,9 +1,9 @@
 """The embedded default reasoner: sentence embeddings and general English, no network, no LLM.
 
-It keys memory on the whole task as the person said it, lets the closest remembered tasks vote for the
-scene option their remembered item fits best (a "not that" note votes against), and asks when the closest
-remembered task is not close enough or the vote is split. Replies are read by `grounding`: names, parts of
-names, descriptions and bare refusals, never a refusal read as approval.
+It keys memory on the whole task as the person said it and what was on the table, lets the closest
+remembered tasks vote for the scene option their remembered item is paired with (a "not that" note votes
+against), and asks when the closest remembered task is not close enough or the vote is split. Replies are
+read by `grounding`: names, parts of names, descriptions and bare refusals, never a refusal read as approval.
 """
 
 from __future__ import annotations
