@@ -57,6 +57,13 @@ class NoteDraft:
     stance: str = "prefer"
 
 
+def headline(situation: str) -> str:
+    """The part of a situation that is embedded for search: its first line. A caller may keep details on
+    further lines (a robot keeps what was on the table) that it weighs itself after the search, without
+    moving the note's vector or paying to embed them."""
+    return situation.partition("\n")[0]
+
+
 _ARTICLES = ("a", "an", "the", "my", "some", "your")
 
 

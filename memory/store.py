@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from memory.embedders import Embedder
-from memory.notes import KINDS, Note, NoteDraft, check_fields
+from memory.notes import KINDS, Note, NoteDraft, check_fields, headline
 from memory.schema import SCHEMA, SCHEMA_VERSION, existing_meta
 from memory.vector_index import CorruptIndexError, IndexDimensionError, VectorIndex
 
@@ -157,7 +157,7 @@ class MemoryStore:
     def _embed(self, texts: list[str]) -> np.ndarray:
         if self.embedder is None:
             raise ValueError(f"the store {self.path} was opened without an embedder, so it cannot embed text")
-        return self.embedder.embed(texts)
+        return self.embedder.embed([headline(text) for text in texts])
 
     # -- writing ---------------------------------------------------------------------------------------
 

@@ -49,6 +49,14 @@ def test_add_and_search_best_first(store):
     assert store.search("nobody", "anything") == []
 
 
+def test_only_a_situations_first_line_is_embedded_and_the_rest_is_kept(store):
+    detailed = SITUATIONS[0] + "\nSeen: champagne; birthday cake; party hats"
+    note = add(store, "alice", detailed)
+    [(found, score)] = store.search("alice", SITUATIONS[0], k=1)
+    assert found.situation == detailed and score == pytest.approx(1.0, abs=1e-5)
+    assert store.find_similar("alice", SITUATIONS[0] + "\nSeen: umbrella", threshold=0.999)[0][0].id == note.id
+
+
 def test_find_similar_applies_the_threshold(store):
     exact = add(store, "alice")
     add(store, "alice", SITUATIONS[3], "cabinet", kind="place")

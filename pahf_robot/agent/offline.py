@@ -87,9 +87,7 @@ class OfflineReasoner(Reasoner):
         return situation_key(view.task, (*view.objects, *view.places))
 
     def prepare(self, views: list[TaskView]) -> None:
-        texts = {
-            text for v in views for text in (v.task, self.situation(v), *sentences_of(v.task), *v.objects, *v.places)
-        }
+        texts = {text for v in views for text in (v.task, *sentences_of(v.task), *v.objects, *v.places)}
         self.embedder.embed(sorted(texts))
 
     def evidence(self, view: TaskView, notes: list[tuple[Note, float]]) -> Evidence:
