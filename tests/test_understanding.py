@@ -166,10 +166,22 @@ def test_a_remembered_item_is_matched_one_to_one_with_its_remembered_scene(reaso
 
 
 def test_a_remembered_item_whose_counterpart_is_taken_does_not_vote(reasoner):
-    """The sparkling water is the remembered glass of water's, so it is not the black coffee's either."""
-    note = _remembered("black coffee", ["black coffee", "herbal tea", "glass of water"])
+    """The sparkling water is the remembered glass of water's, so it is not the black coffee's either; with
+    another option still open and nothing else to tell them apart, the black coffee says nothing."""
+    note = _remembered("black coffee", ["black coffee", "glass of water"])
     assert reasoner._stands_for(note, ("chamomile infusion", "americano", "sparkling water"), {}) is None
     assert reasoner._stands_for(_remembered("black coffee", []), ("americano", "sparkling water"), {}) == (
         1,
         pytest.approx(0.36, abs=0.05),
     )
+
+
+def test_the_one_option_no_other_remembered_name_accounts_for_is_the_wanted_item(reasoner):
+    """Mutual exclusivity by elimination: the herbal tea is the chamomile and the glass of water is the
+    sparkling water, so the americano, however unlike "black coffee" its name, is what was wanted."""
+    note = _remembered("black coffee", ["black coffee", "herbal tea", "glass of water"])
+    options = ("chamomile infusion", "americano", "sparkling water")
+    assert reasoner.grounder.similarities("black coffee", options)[1] < reasoner.settings.item_floor
+    assert reasoner._stands_for(note, options, {}) == (1, reasoner.settings.item_floor)
+    view = TaskView("alex", "I need a lift before my run.", "", options, ())
+    assert reasoner.decide(view, [(note, 1.0)], may_ask=False).target.object == "americano"

@@ -158,8 +158,14 @@ class OfflineReasoner(Reasoner):
         remembered thing (mutual exclusivity): the names are paired one to one so that the pairs fit best in
         all, and a name fitting nothing above `item_floor` stays unpaired. So "black coffee", remembered
         beside a "herbal tea", is not read as the "chamomile infusion" that the herbal tea fits far better,
-        even when coffee and chamomile alone would pair. `fits` keeps each name's fit over `options` for the
-        rest of the decision.
+        even when coffee and chamomile alone would pair.
+
+        The note's own item is the one thing the person wanted, so it is paired whenever this table has an
+        option left for it. Below `item_floor` it still stands for an option by elimination: when every other
+        option is already what another remembered name fits, the one left is the item, however unlike its
+        name ("mulled cider" beside "hot cocoa" and "wool socks" is the "wassail" beside "drinking chocolate"
+        and "knit stockings"); such a pairing votes with the floor's weight. `fits` keeps each name's fit over
+        `options` for the rest of the decision.
         """
         seen = [name for name in split_key(note.situation)[1] if normalise(name) != normalise(note.value)]
         names = [note.value, *dict.fromkeys(seen)]
@@ -167,12 +173,20 @@ class OfflineReasoner(Reasoner):
             if name not in fits:
                 fits[name] = self.grounder.similarities(name, options)
         fit = np.array([fits[name] for name in names])
-        unpaired = np.full((len(names), len(names)), self.settings.item_floor)
+        floor = self.settings.item_floor
+        unpaired = np.full((len(names), len(names)), floor)
+        unpaired[0] = -1.0  # the wanted item takes an option whenever one is left for it
         rows, columns = linear_sum_assignment(np.hstack([fit, unpaired]), maximize=True)
         option = int(columns[list(rows).index(0)])
-        if option >= len(options) or fit[0, option] < self.settings.item_floor:
+        if option >= len(options):
             return None
-        return option, float(fit[0, option])
+        if fit[0, option] >= floor:
+            return option, float(fit[0, option])
+        pairs = zip(rows, columns, strict=True)
+        explained = {int(c) for r, c in pairs if r and c < len(options) and fit[r, c] >= floor}
+        if len(options) - len(explained) == 1:
+            return option, floor
+        return None
 
     def interpret_answer(self, view: TaskView, question: str, answer: str) -> Reading:
         reference = self.grounder.refer(clauses_of(answer), options_of(view))
