@@ -124,7 +124,8 @@ class OfflineReasoner(Reasoner):
 
         A remembered item stands for the scene option it is matched to (see `_stands_for`), and only when it
         fits that one well enough: a remembered "energy drink" in a scene without one says nothing about the
-        "warm beverage" that happens to be closest.
+        "warm beverage" that happens to be closest. Every name the person's memory has seen takes part in that
+        match, so what each option is follows from all of it.
         """
         options = options_of(view)
         kind = choice_kind(view)
@@ -134,13 +135,14 @@ class OfflineReasoner(Reasoner):
             return votes, 0.0, ()
         similarities = self.situations.similarities(self.situation(view), [note.situation for note in kept])
         closest = float(similarities.max())
+        seen = tuple({normalise(n): n for note in kept for n in (note.value, *split_key(note.situation)[1])}.values())
         fits: dict[str, np.ndarray] = {}
         basis = []
         for note, similarity in zip(kept, similarities, strict=True):
             weight = float(np.exp((float(similarity) - closest) / self.settings.task_temperature))
             if weight < NEGLIGIBLE_WEIGHT:
                 continue
-            matched = self._stands_for(note, options, fits)
+            matched = self._stands_for(note, options, seen, fits)
             if matched is None:
                 continue
             option, fit = matched
@@ -150,15 +152,18 @@ class OfflineReasoner(Reasoner):
         return votes, closest, tuple(basis)
 
     def _stands_for(
-        self, note: Note, options: tuple[str, ...], fits: dict[str, np.ndarray]
+        self, note: Note, options: tuple[str, ...], seen: tuple[str, ...], fits: dict[str, np.ndarray]
     ) -> tuple[int, float] | None:
-        """The option a note's item is, and how well it fits, when the remembered scene is matched to this one.
+        """The option a note's item is, and how well it fits, when what memory has seen is matched to this table.
 
-        Each thing on the remembered table is at most one thing on this table, and each option at most one
-        remembered thing (mutual exclusivity): the names are paired one to one so that the pairs fit best in
-        all, and a name fitting nothing above `item_floor` stays unpaired. So "black coffee", remembered
-        beside a "herbal tea", is not read as the "chamomile infusion" that the herbal tea fits far better,
-        even when coffee and chamomile alone would pair.
+        Each remembered thing is at most one thing on this table, and each option at most one remembered thing
+        (mutual exclusivity): the note's item and the other names in `seen` (everything on the tables the
+        person's notes remember) are paired one to one with the options so that the pairs fit best in all, and
+        a name fitting nothing above `item_floor` stays unpaired. So "black coffee", remembered beside a
+        "herbal tea", is not read as the "chamomile infusion" that the herbal tea fits far better, even when
+        coffee and chamomile alone would pair. Names from other tables count too: a person's things are
+        renamed alike wherever they turn up, and the more of them are accounted for, the fewer options are
+        left for the item.
 
         The note's own item is the one thing the person wanted, so it is paired whenever this table has an
         option left for it. Below `item_floor` it still stands for an option by elimination: when every other
@@ -167,8 +172,7 @@ class OfflineReasoner(Reasoner):
         and "knit stockings"); such a pairing votes with the floor's weight. `fits` keeps each name's fit over
         `options` for the rest of the decision.
         """
-        seen = [name for name in split_key(note.situation)[1] if normalise(name) != normalise(note.value)]
-        names = [note.value, *dict.fromkeys(seen)]
+        names = [note.value, *(name for name in seen if normalise(name) != normalise(note.value))]
         for name in names:
             if name not in fits:
                 fits[name] = self.grounder.similarities(name, options)
