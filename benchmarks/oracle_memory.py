@@ -3,7 +3,8 @@
 Memory holds exactly one note per learning-phase task: the task (with its scene) and the option the person
 wanted, as if every answer had been heard and grounded right. The reasoner then decides every test-phase
 task from it without asking. What it still gets wrong is lost in reading paraphrases (the wrong remembered
-situation, or a remembered name mapped to the wrong option), not in learning.
+situation, or a remembered name mapped to the wrong option), not in learning; each miss is counted under
+one of the two by the benchmark's context labels.
 
     python benchmarks/oracle_memory.py [--scenarios DIR] [--embedder mpnet]
 """
@@ -11,8 +12,11 @@ situation, or a remembered name mapped to the wrong option), not in learning.
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from memory.embedders import EMBEDDERS
 from memory.notes import Note
@@ -21,19 +25,43 @@ from pahf_robot.agent.reasoning import choice_kind
 from pahf_robot.bench.scenarios import load_benchmark
 
 
-def ceiling(benchmark, reasoner: OfflineReasoner, learning_phase: int) -> float:
+@dataclass
+class Ceiling:
+    """Test-phase success with a perfect memory, and where each miss was lost, by choice kind: "situation"
+    when the closest remembered task belongs to another situation (the benchmark's context label), else
+    "name" (the right situation was closest, and its remembered item was not read as the right option)."""
+
+    success: float
+    lost: Counter
+
+
+def ceiling(benchmark, reasoner: OfflineReasoner, learning_phase: int) -> Ceiling:
     """Success on the test phase after `learning_phase` with a memory of that phase's ground truth."""
     notes = defaultdict(list)
+    contexts = {}
     for i, s in enumerate(benchmark.scenarios[learning_phase]):
         view, wanted = s.view(), s.target_place if s.kind == "place" else s.target_object
         note = Note(i, s.user, reasoner.situation(view), choice_kind(view), wanted, "", "clarification", 1, 0.0, 0.0)
         notes[(s.user, note.kind)].append((note, 1.0))
+        contexts[i] = s.context
     tests = benchmark.scenarios[learning_phase + 1]
-    right = 0
+    right, lost = 0, Counter()
     for s in tests:
         view = s.view()
-        right += reasoner.decide(view, notes[(s.user, choice_kind(view))], may_ask=False).target == s.target()
-    return right / len(tests)
+        remembered = notes[(s.user, choice_kind(view))]
+        if reasoner.decide(view, remembered, may_ask=False).target == s.target():
+            right += 1
+            continue
+        similarities = reasoner.situations.similarities(reasoner.situation(view), [n.situation for n, _ in remembered])
+        closest = remembered[int(np.argmax(similarities))][0] if remembered else None
+        cause = "name" if closest is not None and contexts[closest.id] == s.context else "situation"
+        lost[f"{choice_kind(view)} {cause}"] += 1
+    return Ceiling(right / len(tests), lost)
+
+
+def report(phase: int, result: Ceiling) -> str:
+    lost = ", ".join(f"{key} {count}" for key, count in sorted(result.lost.items()))
+    return f"phase {phase + 1} with a perfect phase-{phase} memory: {result.success:.3f} (misses: {lost or 'none'})"
 
 
 def main() -> None:
@@ -43,8 +71,8 @@ def main() -> None:
     args = parser.parse_args()
     benchmark = load_benchmark(Path(args.scenarios) if args.scenarios else None)
     reasoner = OfflineReasoner(EMBEDDERS[args.embedder](cache_size=1 << 16))
-    print(f"phase 2 with a perfect phase-1 memory: {ceiling(benchmark, reasoner, 1):.3f}")
-    print(f"phase 4 with a perfect phase-3 memory: {ceiling(benchmark, reasoner, 3):.3f}")
+    print(report(1, ceiling(benchmark, reasoner, 1)))
+    print(report(3, ceiling(benchmark, reasoner, 3)))
 
 
 if __name__ == "__main__":
