@@ -1,4 +1,5 @@
-"""The memory store's SQLite schema, and the look at an existing file that comes before any write to it.
+"""The memory store's SQLite schema and connection settings, and the look at an existing file that comes before
+any write to it.
 
 Opening a database must not change a file that is not a memory store (a foreign SQLite file, a store of a
 newer schema): `existing_meta` reads what is there first and refuses those in one line.
@@ -7,6 +8,7 @@ newer schema): `existing_meta` reads what is there first and refuses those in on
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 SCHEMA_VERSION = "2"
@@ -53,3 +55,27 @@ def existing_meta(conn: sqlite3.Connection, path: Path) -> dict[str, str] | None
             f"{' or '.join(READABLE_SCHEMAS)} (left unchanged)"
         )
     return meta
+
+
+def switch_to_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """WAL lets readers run beside one writer. SQLite answers "database is locked" at once, without its busy
+    timeout, when two processes switch one new file to WAL together (workers starting side by side), so the
+    switch is retried until the timeout."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def configure(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """WAL (`switch_to_wal`); synchronous=NORMAL in WAL mode loses no committed transaction when the process
+    dies (only on power loss), which is the crash the store promises; forgotten notes are overwritten on disk,
+    not just unlinked from the b-tree."""
+    switch_to_wal(conn, busy_timeout_s)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA secure_delete=ON")

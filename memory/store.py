@@ -22,7 +22,7 @@ import numpy as np
 
 from memory.embedders import Embedder
 from memory.notes import KINDS, Note, NoteDraft, check_fields, headline
-from memory.schema import SCHEMA, SCHEMA_VERSION, existing_meta
+from memory.schema import SCHEMA, SCHEMA_VERSION, configure, existing_meta
 from memory.vector_index import CorruptIndexError, IndexDimensionError, VectorIndex
 
 __all__ = ["MemoryStore", "Note", "NoteDraft"]
@@ -84,7 +84,7 @@ class MemoryStore:
                     raise ValueError(f"{self.path} is not a memory store of schema {SCHEMA_VERSION} yet")
                 self.dim, self.embedder_name = self._check_meta(meta)
                 return
-            self._configure()
+            configure(self._conn, busy_timeout_s)
             self.dim, self.embedder_name = self._init_schema()
             if not self._conn.execute("SELECT EXISTS (SELECT 1 FROM notes)").fetchone()[0]:
                 self._index = VectorIndex(self.dim)
@@ -97,14 +97,6 @@ class MemoryStore:
             raise
 
     # -- setup -----------------------------------------------------------------------------------------
-
-    def _configure(self) -> None:
-        # WAL lets readers run beside one writer; synchronous=NORMAL in WAL mode loses no committed
-        # transaction when the process dies (only on power loss), which is the crash this store promises.
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        # Forgotten notes are overwritten on disk, not just unlinked from the b-tree.
-        self._conn.execute("PRAGMA secure_delete=ON")
 
     def _init_schema(self) -> tuple[int, str]:
         with self._transaction(write=True) as db:

@@ -1,13 +1,18 @@
-"""Real processes against one database: a writer killed with SIGKILL, and two writers at once."""
+"""Real processes against one database: a writer killed with SIGKILL, two writers at once, and two processes
+creating one store (or one rollout cache) at the same moment."""
 
+import multiprocessing
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from memory.embedders import HashingEmbedder
 from memory.store import MemoryStore
+from pahf_robot.act.rollouts import RolloutCache
 
 WRITER = """
 import sys
@@ -97,3 +102,38 @@ def test_two_writer_processes_share_one_database(tmp_path):
             assert all(n.user_id == user for n, _ in hits)
         assert before.id not in {n.id for n, _ in viewer.search("shared", "a note from the parent", k=10_000)}
         assert len(viewer.notes("alice")) == len(viewer.notes("bob")) == 200
+
+
+def _open_store(path) -> None:
+    MemoryStore(path, HashingEmbedder()).close()
+
+
+def _open_rollout_cache(path) -> None:
+    RolloutCache(path).close()
+
+
+def _open_when_both_are_ready(open_file, path, ready, failures) -> None:
+    ready.wait()
+    try:
+        open_file(path)
+    except Exception as error:  # reported to the test, which names it
+        failures.put(repr(error))
+
+
+@pytest.mark.parametrize("open_file", [_open_store, _open_rollout_cache], ids=["memory store", "rollout cache"])
+def test_two_processes_creating_one_file_at_once_both_open_it(tmp_path, open_file):
+    """Workers of one run start side by side on a new memory or rollout file; SQLite refused the second one's
+    switch to WAL with "database is locked" about one time in three, failing that persona's whole run."""
+    context = multiprocessing.get_context("fork")
+    failures = context.Queue()
+    for attempt in range(30):
+        ready = context.Barrier(2)
+        path = tmp_path / f"shared-{attempt}.db"
+        args = (open_file, path, ready, failures)
+        openers = [context.Process(target=_open_when_both_are_ready, args=args) for _ in "ab"]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(timeout=60)
+            assert opener.exitcode == 0
+    assert failures.empty(), failures.get()

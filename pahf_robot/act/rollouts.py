@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
+from memory.schema import switch_to_wal
 from pahf_robot.core.types import Outcome
 
 ROLLOUTS_FILE = "rollouts.db"
@@ -34,7 +35,7 @@ class RolloutCache:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        switch_to_wal(self._db, 60.0)
         self._db.execute("CREATE TABLE IF NOT EXISTS rollouts (key TEXT PRIMARY KEY, outcome TEXT NOT NULL)")
 
     def get(self, key: str) -> Outcome | None:

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from memory.schema import switch_to_wal
+
 CACHE_ENV = "PAHF_ROBOT_LLM_CACHE"
 """Overrides the cache file; tests point it at a temporary directory."""
 
@@ -30,7 +32,7 @@ class ResponseCache:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        switch_to_wal(self._db, 30.0)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, content TEXT, created REAL)"
         )
