@@ -11,10 +11,10 @@ from memory.embedders import MiniLMEmbedder
 from memory.notes import Note
 from memory.store import MemoryStore
 from pahf_robot.agent.lexicon import Lexicon
-from pahf_robot.agent.offline import OfflineReasoner
+from pahf_robot.agent.offline import OfflineReasoner, names_seen
 from pahf_robot.agent.planner import MAX_QUESTIONS, MODES, Planner
 from pahf_robot.agent.reasoning import PreferenceSignal, Unclear
-from pahf_robot.agent.situations import situation_key, split_key
+from pahf_robot.agent.situations import situation_key
 from pahf_robot.bench.scenarios import TaskView, load_benchmark
 from pahf_robot.core.types import Outcome, Target
 from pahf_robot.human.rule import SimulatedHuman
@@ -153,11 +153,6 @@ def _remembered(value, seen, task="I need a pick-me-up before my run. Bring me s
     return Note(1, "alex", situation_key(task, seen), "object", value, "", "clarification", 1, 0.0, 0.0)
 
 
-def _seen(*notes):
-    """Every name the notes remember, as `OfflineReasoner` gathers them from a person's memory."""
-    return tuple(dict.fromkeys(name for note in notes for name in (note.value, *split_key(note.situation)[1])))
-
-
 def test_a_remembered_item_is_matched_one_to_one_with_its_remembered_scene(reasoner):
     """ "energy drink" alone is closest to the lemon soda and the iced coffee; remembered beside a fizzy
     lemonade and a cold brew, which those two stand for, it can only be the caffeine can."""
@@ -173,9 +168,12 @@ def test_a_remembered_item_whose_counterpart_is_taken_does_not_vote(reasoner):
     """The sparkling water is the remembered glass of water's, so it is not the black coffee's either; with
     another option still open and nothing else to tell them apart, the black coffee says nothing."""
     note = _remembered("black coffee", ["black coffee", "glass of water"])
-    assert reasoner._stands_for(note, ("chamomile infusion", "americano", "sparkling water"), _seen(note), {}) is None
+    assert (
+        reasoner._stands_for(note, ("chamomile infusion", "americano", "sparkling water"), names_seen([note]), {})
+        is None
+    )
     alone = _remembered("black coffee", [])
-    assert reasoner._stands_for(alone, ("americano", "sparkling water"), _seen(alone), {}) == (
+    assert reasoner._stands_for(alone, ("americano", "sparkling water"), names_seen([alone]), {}) == (
         1,
         pytest.approx(0.36, abs=0.05),
     )
@@ -187,7 +185,7 @@ def test_the_one_option_no_other_remembered_name_accounts_for_is_the_wanted_item
     note = _remembered("black coffee", ["black coffee", "herbal tea", "glass of water"])
     options = ("chamomile infusion", "americano", "sparkling water")
     assert reasoner.grounder.similarities("black coffee", options)[1] < reasoner.settings.item_floor
-    assert reasoner._stands_for(note, options, _seen(note), {}) == (1, reasoner.settings.item_floor)
+    assert reasoner._stands_for(note, options, names_seen([note]), {}) == (1, reasoner.settings.item_floor)
     view = TaskView("alex", "I need a lift before my run.", "", options, ())
     assert reasoner.decide(view, [(note, 1.0)], may_ask=False).target.object == "americano"
 
@@ -201,7 +199,7 @@ def test_names_remembered_from_other_tables_take_part_in_the_elimination(reasone
         "glass of water", ["glass of water", "lemon cake"], task="The guests are arriving for dinner tonight."
     )
     options = ("chamomile infusion", "americano", "sparkling water")
-    assert (reasoner._stands_for(note, options, _seen(note), {}) or (None,))[0] != 1
-    assert reasoner._stands_for(note, options, _seen(note, water), {}) == (1, reasoner.settings.item_floor)
+    assert (reasoner._stands_for(note, options, names_seen([note]), {}) or (None,))[0] != 1
+    assert reasoner._stands_for(note, options, names_seen([note, water]), {}) == (1, reasoner.settings.item_floor)
     view = TaskView("alex", "I need a lift before my run.", "", options, ())
     assert reasoner.decide(view, [(note, 1.0), (water, 1.0)], may_ask=False).target.object == "americano"

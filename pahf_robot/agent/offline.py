@@ -58,6 +58,13 @@ NEGLIGIBLE_WEIGHT = 1e-3
 """A remembered task whose vote would weigh less than this beside the closest one's is not grounded at all."""
 
 
+def names_seen(notes: list[Note]) -> tuple[str, ...]:
+    """Every name the notes remember, their items and what was on their tables, once each (by normal form)."""
+    return tuple(
+        {normalise(name): name for note in notes for name in (note.value, *split_key(note.situation)[1])}.values()
+    )
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What memory says about one scene: per-option votes, the closest remembered task's similarity, the
@@ -135,7 +142,7 @@ class OfflineReasoner(Reasoner):
             return votes, 0.0, ()
         similarities = self.situations.similarities(self.situation(view), [note.situation for note in kept])
         closest = float(similarities.max())
-        seen = tuple({normalise(n): n for note in kept for n in (note.value, *split_key(note.situation)[1])}.values())
+        seen = names_seen(kept)
         fits: dict[str, np.ndarray] = {}
         basis = []
         for note, similarity in zip(kept, similarities, strict=True):
