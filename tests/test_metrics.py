@@ -22,6 +22,8 @@ def record(
     reasoner_usage: dict | None = None,
     wanted: Target | None = None,
     task: str = "bring me something",
+    context: str = "drowsy_morning",
+    kind: str = "bring",
 ) -> EpisodeRecord:
     wanted = wanted or Target("tea", "hand-over")
     return EpisodeRecord(
@@ -32,8 +34,8 @@ def record(
         index=index,
         seed=1,
         task=task,
-        context="drowsy_morning",
-        kind="bring",
+        context=context,
+        kind=kind,
         ground_truth=wanted,
         decision="ask" if question else "act",
         confidence=0.5,
@@ -126,14 +128,34 @@ def test_first_pass_success_looks_at_pass_one_only():
 def test_shifted_first_pass_success_scores_only_tasks_whose_answer_changed():
     coffee, tea = Target("coffee", "hand-over"), Target("tea", "hand-over")
     rows = [
-        record(True, phase=1, wanted=tea, task="sleepy"),
-        record(True, phase=1, wanted=tea, task="hot day"),
-        record(False, phase=3, wanted=coffee, task="sleepy"),  # shifted, wrong in pass 1
-        record(True, phase=3, pass_index=2, wanted=coffee, task="sleepy"),  # shifted, but pass 2
-        record(False, phase=3, wanted=tea, task="hot day"),  # not shifted
+        record(True, phase=1, wanted=tea, context="sleepy"),
+        record(True, phase=1, wanted=tea, context="hot day"),
+        record(False, phase=3, wanted=coffee, context="sleepy"),  # shifted, wrong in pass 1
+        record(True, phase=3, pass_index=2, wanted=coffee, context="sleepy"),  # shifted, but pass 2
+        record(False, phase=3, wanted=tea, context="hot day"),  # not shifted
     ]
     assert summarise(rows)["pahf"]["shifted_first_pass_success"] == 0.0
-    rows[2] = record(True, phase=3, wanted=coffee, task="sleepy")
+    rows[2] = record(True, phase=3, wanted=coffee, context="sleepy")
+    assert summarise(rows)["pahf"]["shifted_first_pass_success"] == 1.0
+
+
+def test_a_shift_is_found_by_situation_when_the_task_is_reworded_between_phases():
+    coffee, tea = Target("coffee", "hand-over"), Target("tea", "hand-over")
+    rows = [
+        record(True, phase=1, wanted=tea, context="sleepy", task="I can barely keep my eyes open."),
+        record(False, phase=3, wanted=coffee, context="sleepy", task="Still half asleep, bring me something."),
+    ]
+    assert summarise(rows)["pahf"]["shifted_first_pass_success"] == 0.0
+
+
+def test_a_place_shifts_only_for_the_object_it_was_wanted_for():
+    mug_shelf, jar_shelf = Target("mug", "top shelf"), Target("jar", "top shelf")
+    rows = [
+        record(True, phase=1, kind="place", wanted=mug_shelf),
+        record(True, phase=1, kind="place", wanted=Target("jar", "fridge")),
+        record(False, phase=3, kind="place", wanted=mug_shelf),  # same object, same place: not shifted
+        record(True, phase=3, kind="place", wanted=jar_shelf),  # the jar moved: shifted
+    ]
     assert summarise(rows)["pahf"]["shifted_first_pass_success"] == 1.0
 
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from statistics import mean
 
+from pahf_robot.core.types import Target
 from pahf_robot.llm.client import usage_totals
 from pahf_robot.run.records import EpisodeRecord
 
@@ -62,14 +63,28 @@ def cumulative_errors(rows: list[EpisodeRecord]) -> list[float]:
     return [round(mean(c[i] for c in curves), 4) for i in range(length)]
 
 
+def _preference_key(r: EpisodeRecord) -> tuple:
+    """What a preference is about: the user's situation (the benchmark's context label) and the kind of
+    choice, and for a place task the object moved. Task texts are reworded between phases, so they cannot
+    say which phase-3 task is the same as a phase-1 one."""
+    return (r.user, r.context, r.kind, r.ground_truth.object if r.kind == "place" else "")
+
+
 def shifted_first_pass_success(rows: list[EpisodeRecord]) -> float | None:
-    """Phase-3 success in pass 1 on the tasks whose ground truth differs from phase 1's for the same user and
-    task text: where memory is confidently wrong right after the persona shifts. None without such tasks."""
-    before = {(r.user, r.task): r.ground_truth for r in rows if r.phase == 1}
+    """Phase-3 success in pass 1 on the tasks whose wanted target is not what phase 1 wanted for the same
+    preference (`_preference_key`): where memory is confidently wrong right after the persona shifts. None
+    without such tasks."""
+    before: dict[tuple, set[Target]] = defaultdict(set)
+    for r in rows:
+        if r.phase == 1:
+            before[_preference_key(r)].add(r.ground_truth)
     shifted = [
         r
         for r in rows
-        if r.phase == 3 and r.pass_index == 1 and before.get((r.user, r.task), r.ground_truth) != r.ground_truth
+        if r.phase == 3
+        and r.pass_index == 1
+        and _preference_key(r) in before
+        and r.ground_truth not in before[_preference_key(r)]
     ]
     return _rate(shifted, lambda r: r.task_success) if shifted else None
 
