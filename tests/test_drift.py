@@ -9,7 +9,7 @@ from memory.embedders import MiniLMEmbedder
 from memory.policy import WELL_SUPPORTED
 from memory.store import MemoryStore
 from pahf_robot.agent.offline import OfflineReasoner
-from pahf_robot.agent.planner import DOUBT, MODES, SETTLED_AFTER, Planner
+from pahf_robot.agent.planner import DOUBT, MODES, SETTLED_AFTER, Planner, Turn
 from pahf_robot.agent.reasoning import PreferenceSignal
 from pahf_robot.bench.scenarios import TaskView
 from pahf_robot.core.types import Outcome
@@ -31,24 +31,25 @@ def reasoner():
     return OfflineReasoner(MiniLMEmbedder(cache_size=4096))
 
 
+@pytest.fixture
+def planner(tmp_path, reasoner):
+    with MemoryStore(tmp_path / "m.db", reasoner.embedder) as store:
+        yield Planner(reasoner, store, MODES["pahf"])
+
+
 def view(task: str) -> TaskView:
     return TaskView("alex", task, "", DRINKS, ())
+
+
+def serve(planner: Planner, situation: int) -> Turn:
+    """One task of a situation, with a person who answers any question with what they want there."""
+    task, value = SITUATIONS[situation]
+    return planner.run(view(task), lambda question: f"The {value}, please.", lambda t: Outcome(True), None)
 
 
 def tell(planner: Planner, task: str, value: str, times: int = 1) -> None:
     for _ in range(times):
         planner._remember(view(task), PreferenceSignal("object", value, explicit=True), source="clarification")
-
-
-class Person:
-    """Answers every question with the name of what they want, and counts the questions."""
-
-    def __init__(self, wanted: str):
-        self.wanted, self.asked = wanted, 0
-
-    def __call__(self, question: str) -> str:
-        self.asked += 1
-        return f"The {self.wanted}, please."
 
 
 def well_known_then_changed(planner: Planner) -> None:
@@ -58,59 +59,44 @@ def well_known_then_changed(planner: Planner) -> None:
     tell(planner, SITUATIONS[0][0], "cola")
 
 
-def test_a_well_supported_note_is_acted_on_without_asking(tmp_path, reasoner):
-    with MemoryStore(tmp_path / "m.db", reasoner.embedder) as store:
-        planner = Planner(reasoner, store, MODES["pahf"])
-        for task, value in SITUATIONS:
-            tell(planner, task, value, times=WELL_SUPPORTED)
-        task, value = SITUATIONS[1]
-        turn = planner.run(view(task), Person(value), lambda t: Outcome(True), None)
-    assert turn.questions == 0 and turn.target.object == value
+def test_a_well_supported_note_is_acted_on_without_asking(planner):
+    for task, value in SITUATIONS:
+        tell(planner, task, value, times=WELL_SUPPORTED)
+    turn = serve(planner, 1)
+    assert turn.questions == 0 and turn.target.object == SITUATIONS[1][1]
 
 
-def test_after_a_change_the_robot_asks_before_relying_on_another_situations_old_note(tmp_path, reasoner):
-    with MemoryStore(tmp_path / "m.db", reasoner.embedder) as store:
-        planner = Planner(reasoner, store, MODES["pahf"])
-        well_known_then_changed(planner)
-        task, value = SITUATIONS[1]
-        turn = planner.run(view(task), Person(value), lambda t: Outcome(True), None)
+def test_after_a_change_the_robot_asks_before_relying_on_another_situations_old_note(planner):
+    well_known_then_changed(planner)
+    turn = serve(planner, 1)
     assert turn.questions == 1 and turn.rationale == DOUBT
-    assert turn.target.object == value
+    assert turn.target.object == SITUATIONS[1][1]
 
 
-def test_an_answer_since_the_change_makes_that_note_trusted_again(tmp_path, reasoner):
-    with MemoryStore(tmp_path / "m.db", reasoner.embedder) as store:
-        planner = Planner(reasoner, store, MODES["pahf"])
-        well_known_then_changed(planner)
-        task, value = SITUATIONS[1]
-        planner.run(view(task), Person(value), lambda t: Outcome(True), None)
-        again = planner.run(view(task), Person(value), lambda t: Outcome(True), None)
-    assert again.questions == 0 and again.target.object == value
+def test_an_answer_since_the_change_makes_that_note_trusted_again(planner):
+    well_known_then_changed(planner)
+    serve(planner, 1)
+    again = serve(planner, 1)
+    assert again.questions == 0 and again.target.object == SITUATIONS[1][1]
 
 
 def settled(planner: Planner) -> None:
     """After the change, `SETTLED_AFTER` other situations asked about and found unchanged."""
     assert len(SITUATIONS) >= SETTLED_AFTER + 3
     well_known_then_changed(planner)
-    for task, value in SITUATIONS[1 : 1 + SETTLED_AFTER]:
-        assert planner.run(view(task), Person(value), lambda t: Outcome(True), None).questions == 1
+    for situation in range(1, 1 + SETTLED_AFTER):
+        assert serve(planner, situation).questions == 1
 
 
-def test_once_enough_old_notes_have_held_since_the_change_the_rest_are_trusted(tmp_path, reasoner):
-    with MemoryStore(tmp_path / "m.db", reasoner.embedder) as store:
-        planner = Planner(reasoner, store, MODES["pahf"])
-        settled(planner)
-        task, value = SITUATIONS[-1]
-        turn = planner.run(view(task), Person(value), lambda t: Outcome(True), None)
-    assert turn.questions == 0 and turn.target.object == value
+def test_once_enough_old_notes_have_held_since_the_change_the_rest_are_trusted(planner):
+    settled(planner)
+    turn = serve(planner, -1)
+    assert turn.questions == 0 and turn.target.object == SITUATIONS[-1][1]
 
 
-def test_notes_holding_the_overturned_value_stay_doubted_after_settling(tmp_path, reasoner):
+def test_notes_holding_the_overturned_value_stay_doubted_after_settling(planner):
     """The same preference remembered under another situation is what a change most likely reaches."""
-    with MemoryStore(tmp_path / "m.db", reasoner.embedder) as store:
-        planner = Planner(reasoner, store, MODES["pahf"])
-        settled(planner)
-        task, value = SITUATIONS[-2]
-        assert value == SITUATIONS[0][1]
-        turn = planner.run(view(task), Person(value), lambda t: Outcome(True), None)
+    settled(planner)
+    assert SITUATIONS[-2][1] == SITUATIONS[0][1]
+    turn = serve(planner, -2)
     assert turn.questions == 1 and turn.rationale == DOUBT
