@@ -58,9 +58,7 @@ class CameraSpec:
     rotation: tuple[tuple[float, float, float], ...]
 
     @classmethod
-    def look_at(
-        cls, eye: Sequence[float], target: Sequence[float], fov: float, width: int, height: int
-    ) -> CameraSpec:
+    def look_at(cls, eye: Sequence[float], target: Sequence[float], fov: float, width: int, height: int) -> CameraSpec:
         """A camera at `eye` looking at `target` with base z up in the image and a vertical field of
         view of `fov` degrees (square pixels, principal point at the image centre)."""
         forward = np.subtract(target, eye).astype(float)

@@ -279,8 +279,10 @@ def random_object_poses(rng: np.random.Generator, radii: Sequence[float]) -> lis
                 else:
                     x, y = rng.uniform(x_lo + radius, x_hi - radius), rng.uniform(y_lo + radius, y_hi - radius)
                 inside = x_lo + radius <= x <= x_hi - radius and y_lo + radius <= y <= y_hi - radius
-                if inside and REACH_MIN <= math.hypot(x, y) <= REACH_MAX - radius and all(
-                    math.hypot(x - ox, y - oy) >= radius + other + RANDOM_GAP[0] for ox, oy, other in placed
+                if (
+                    inside
+                    and REACH_MIN <= math.hypot(x, y) <= REACH_MAX - radius
+                    and all(math.hypot(x - ox, y - oy) >= radius + other + RANDOM_GAP[0] for ox, oy, other in placed)
                 ):
                     placed.append((x, y, radius))
                     break

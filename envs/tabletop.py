@@ -422,7 +422,7 @@ class TabletopEnv(gym.Env):
             return False
         slot = task.target_slot
         body = self._objects[slot][2]
-        (position, _), = self.driver.body_poses([body])
+        ((position, _),) = self.driver.body_poses([body])
         if not task.in_target_place(position, self._scales[slot]):
             return False  # spares the speed and contact queries
         return task.is_success(

@@ -177,8 +177,10 @@ def check_auth(frame: dict, token: str, challenge: str) -> None:
     """Accept the client's answer to `challenge` or raise ProtocolError(unauthorized)."""
     answer = frame.get("auth")
     if not isinstance(answer, str):
-        raise ProtocolError(UNAUTHORIZED, f"this server needs a token: answer the challenge with {{\"auth\": HMAC}} "
-                            f"(set ${TOKEN_ENV} on the client)")
+        raise ProtocolError(
+            UNAUTHORIZED,
+            f'this server needs a token: answer the challenge with {{"auth": HMAC}} (set ${TOKEN_ENV} on the client)',
+        )
     if not hmac.compare_digest(answer.encode(), sign(token, challenge).encode()):
         raise ProtocolError(UNAUTHORIZED, "wrong token: the answer to the challenge does not match")
 

@@ -21,11 +21,15 @@ REQUIRE_GUI = "PAHF_REQUIRE_GUI"
 def display(xvfb) -> str:
     """The X display pytest-xvfb started for this session. Without Xvfb (or xwd, to take screenshots) the
     GUI tests are skipped with the reason in the summary, or fail when $PAHF_REQUIRE_GUI is set."""
-    missing = [f"{tool} ({package})" for tool, package in (("Xvfb", "xvfb"), ("xwd", "x11-apps"))
-               if shutil.which(tool) is None]
+    missing = [
+        f"{tool} ({package})" for tool, package in (("Xvfb", "xvfb"), ("xwd", "x11-apps")) if shutil.which(tool) is None
+    ]
     if xvfb is None or missing:
-        why = (f"no virtual display: {', '.join(missing)} not installed; apt-get install xvfb x11-apps" if missing
-               else "no virtual display: pytest-xvfb started none (--no-xvfb?)")
+        why = (
+            f"no virtual display: {', '.join(missing)} not installed; apt-get install xvfb x11-apps"
+            if missing
+            else "no virtual display: pytest-xvfb started none (--no-xvfb?)"
+        )
         if os.environ.get(REQUIRE_GUI, "") not in ("", "0"):
             pytest.fail(f"{why} (${REQUIRE_GUI} is set, so the GUI tests must run)", pytrace=False)
         pytest.skip(f"{why} (set ${REQUIRE_GUI}=1 to make this a failure)")

@@ -127,8 +127,9 @@ def test_killing_the_run_kills_its_workers(tmp_path):
         os.kill(pid, signal.SIGKILL)
     assert not survivors, "worker processes outlived the run"
 
-    ahead = memory_written(run_dir) - {tuple(r[k] for k in ("mode", "user", "phase", "pass", "index"))
-                                        for r in read_episodes(episodes)}
+    ahead = memory_written(run_dir) - {
+        tuple(r[k] for k in ("mode", "user", "phase", "pass", "index")) for r in read_episodes(episodes)
+    }
     assert len(ahead) <= 2, "at most the episode each worker had in hand when the run died"
     if ahead:  # the in-hand episodes wrote memory: resume says so instead of learning them twice
         assert "memory holds" in one_error_line(cli("run", "--resume", str(run_dir), "--no-progress"))
@@ -170,8 +171,12 @@ def test_a_forget_killed_after_its_delete_is_finished_by_the_next_one(store_path
 def test_inspecting_memory_writes_nothing(store_path):
     files = sorted(store_path.parent.iterdir())
     before = {p: p.read_bytes() for p in files}
-    for command in (["show", "--user", "alex"], ["export", "--user", "alex"], ["stats"], ["stats", "--embedder",
-                                                                                           "hashing"]):
+    for command in (
+        ["show", "--user", "alex"],
+        ["export", "--user", "alex"],
+        ["stats"],
+        ["stats", "--embedder", "hashing"],
+    ):
         assert memory_cli(*command, "--db", store_path).returncode == 0
     assert sorted(store_path.parent.iterdir()) == files
     assert {p: p.read_bytes() for p in files} == before
@@ -252,14 +257,26 @@ def test_a_forget_during_a_run_does_not_crash_its_persona(tmp_path):
 
 # --- external PAHF data: skipped scenarios said once, scenes the physics cannot build refused at load ---
 def pahf_row(index: int, user: str, objects: list[str], wanted: str, location: str = "pick-up") -> dict:
-    return {"index": index, "scene": "kitchen", "task": f"task {index}", "context": "Tired", "user": user,
-            "user_intent_object": wanted, "user_intent_location": location, "scene_objects": objects}
+    return {
+        "index": index,
+        "scene": "kitchen",
+        "task": f"task {index}",
+        "context": "Tired",
+        "user": user,
+        "user_intent_object": wanted,
+        "user_intent_location": location,
+        "scene_objects": objects,
+    }
 
 
 def pahf_data(folder: Path, extra: list[dict]) -> Path:
     folder.mkdir()
-    rows = [pahf_row(0, "ada", ["tea", "coffee"], "tea"), pahf_row(1, "ada", ["tea", "coffee"], "milk"),
-            pahf_row(2, "ada", ["tea", "coffee"], "juice"), *extra]
+    rows = [
+        pahf_row(0, "ada", ["tea", "coffee"], "tea"),
+        pahf_row(1, "ada", ["tea", "coffee"], "milk"),
+        pahf_row(2, "ada", ["tea", "coffee"], "juice"),
+        *extra,
+    ]
     for name in PHASE_FILES.values():
         (folder / name).write_text(json.dumps(rows))
     return folder
@@ -268,13 +285,32 @@ def pahf_data(folder: Path, extra: list[dict]) -> Path:
 def test_skipped_scenarios_are_counted_once_and_listed_in_the_run_directory(tmp_path):
     data = pahf_data(tmp_path / "data", [])
     out = tmp_path / "run"
-    done = cli("run", "--scenarios", str(data), "--modes", "pahf,no-memory", "--workers", "2", "--sim", "none",
-               "--embedder", "hashing", "--learning-iter", "1", "--no-progress", "--out", str(out))
+    done = cli(
+        "run",
+        "--scenarios",
+        str(data),
+        "--modes",
+        "pahf,no-memory",
+        "--workers",
+        "2",
+        "--sim",
+        "none",
+        "--embedder",
+        "hashing",
+        "--learning-iter",
+        "1",
+        "--no-progress",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if "skipped" in line]
     assert len(warnings) == 1, done.stderr
-    assert "skipped 8 of 12" in warnings[0] and "original_scenarios_A.json: 2 wanted object not in the scene" in \
-        warnings[0] and "milk" not in warnings[0]
+    assert (
+        "skipped 8 of 12" in warnings[0]
+        and "original_scenarios_A.json: 2 wanted object not in the scene" in warnings[0]
+        and "milk" not in warnings[0]
+    )
     listed = json.loads((out / "skipped_scenarios.json").read_text())
     assert len(listed) == 8 and {row["index"] for row in listed} == {1, 2}
     assert "'milk'" in listed[0]["why"]
@@ -290,8 +326,18 @@ def test_skipped_scenarios_are_counted_once_and_listed_in_the_run_directory(tmp_
 )
 def test_scenes_the_physics_cannot_build_fail_at_load(row, problem, tmp_path):
     data = pahf_data(tmp_path / "data", [row])
-    args = ["run", "--scenarios", str(data), "--modes", "pahf", "--embedder", "hashing", "--learning-iter", "1",
-            "--no-progress"]
+    args = [
+        "run",
+        "--scenarios",
+        str(data),
+        "--modes",
+        "pahf",
+        "--embedder",
+        "hashing",
+        "--learning-iter",
+        "1",
+        "--no-progress",
+    ]
     refused = cli(*args, "--out", str(tmp_path / "never"))
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     line = refused.stderr.strip().splitlines()[-1]  # after the warning about the two skipped scenarios

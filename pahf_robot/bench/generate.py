@@ -116,29 +116,21 @@ def check_persona(persona: Persona, path: Path) -> None:
             if spec is None:
                 raise InputError(path, "unknown context", field=f"{label}.{context}", entry="persona")
             if pref.item not in ITEMS or pref.item in {n for s in CATALOG.values() for n in s.put_away}:
-                raise InputError(
-                    path, f"'{pref.item}' is not a catalog item", field=f"{label}.{context}.item"
-                )
+                raise InputError(path, f"'{pref.item}' is not a catalog item", field=f"{label}.{context}.item")
             if pref.place not in spec.places:
-                raise InputError(
-                    path, f"'{pref.place}' is not a place for {context}", field=f"{label}.{context}.place"
-                )
+                raise InputError(path, f"'{pref.place}' is not a place for {context}", field=f"{label}.{context}.place")
             clash = [c for c in pref.cues if any(c == b for b in spec.cues_b)]
             if clash:
                 raise InputError(path, "a cue repeats a set-B sentence", field=f"{label}.{context}.cues")
     if len(persona.preferences) * SCENARIOS_PER_CONTEXT < 20:
-        raise InputError(
-            path, "fewer than 7 contexts give fewer than 20 scenarios per phase", field="preferences"
-        )
+        raise InputError(path, "fewer than 7 contexts give fewer than 20 scenarios per phase", field="preferences")
 
 
 def _name(item: str, text_set: str) -> str:
     return item if text_set == "A" else ITEMS[item]
 
 
-def _bring_options(
-    rng: random.Random, persona: Persona, context: str, phase: int, text_set: str
-) -> list[str]:
+def _bring_options(rng: random.Random, persona: Persona, context: str, phase: int, text_set: str) -> list[str]:
     """The wanted item, the obvious one, and 1-2 distractors (often the user's own pick for another context)."""
     spec = CATALOG[context]
     wanted = persona.preference(context, phase).item
@@ -247,9 +239,7 @@ def write(files: dict[int, list[dict]], out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m pahf_robot.bench.generate", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m pahf_robot.bench.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives byte-identical files")
     parser.add_argument("--out", type=Path, default=SCENARIOS, help="output folder (default: scenarios/)")
     parser.add_argument("--personas", type=Path, default=PERSONAS, help="persona folder (default: personas/)")

@@ -78,9 +78,7 @@ class Scenario:
         return "bring" if self.target_place == HAND_OVER else "place"
 
     def view(self) -> TaskView:
-        return TaskView(
-            user=self.user, task=self.task, scene=self.scene, objects=self.objects, places=self.places
-        )
+        return TaskView(user=self.user, task=self.task, scene=self.scene, objects=self.objects, places=self.places)
 
     def target(self) -> Target:
         return Target(object=self.target_object, place=self.target_place)
@@ -138,9 +136,7 @@ def _check_fields(raw: Any, path: Path, position: int) -> dict:
             raise InputError(path, "missing", index=label, field=name)
         value = raw[name]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise InputError(
-                path, f"expected {kind.__name__}, got {type(value).__name__}", index=label, field=name
-            )
+            raise InputError(path, f"expected {kind.__name__}, got {type(value).__name__}", index=label, field=name)
     for i, obj in enumerate(raw["scene_objects"]):
         if not isinstance(obj, str) or not obj.strip():
             raise InputError(path, "expected a non-empty string", index=label, field=f"scene_objects[{i}]")
@@ -180,9 +176,7 @@ def _scenario(raw: dict, phase: int) -> Scenario:
     )
 
 
-def load_scenarios(
-    path: str | Path, phase: int, *, strict: bool = True
-) -> tuple[list[Scenario], list[Skipped]]:
+def load_scenarios(path: str | Path, phase: int, *, strict: bool = True) -> tuple[list[Scenario], list[Skipped]]:
     """Read one PAHF-schema file. Unusable scenarios raise in strict mode, else come back as skipped."""
     path = Path(path)
     try:

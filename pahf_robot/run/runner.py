@@ -88,8 +88,9 @@ def memory_start(config: RunConfig, run_dir: Path, resume: bool) -> str:
     if not config.memory_db:
         return "new"
     base = Path(config.memory_db)
-    existing = [p for p in [base] + [memory_path(run_dir, config, m) for m in config.modes if uses_memory(m)]
-                if p.exists()]
+    existing = [
+        p for p in [base] + [memory_path(run_dir, config, m) for m in config.modes if uses_memory(m)] if p.exists()
+    ]
     if not existing:
         return "new"
     if config.reuse_memory:
@@ -107,8 +108,10 @@ def check_memory_in_step(run_dir: Path, done: set, accept: bool) -> None:
     if not ahead:
         return
     mode, user, phase, pass_index, index = ahead[0]
-    what = (f"memory holds {len(ahead)} episode(s) missing from {EPISODES_FILE} (first: {mode} {user} phase "
-            f"{phase} pass {pass_index} scenario {index})")
+    what = (
+        f"memory holds {len(ahead)} episode(s) missing from {EPISODES_FILE} (first: {mode} {user} phase "
+        f"{phase} pass {pass_index} scenario {index})"
+    )
     if accept:
         log.warning("%s: %s; continuing as asked (--reuse-memory): their notes count twice", run_dir, what)
         return
@@ -158,9 +161,10 @@ def run(config: RunConfig, run_dir: Path, progress: bool = True, resume: bool = 
 
     started = time.perf_counter()
     records = list(previous)
-    with episodes_path.open("a") as sink, tqdm(
-        total=total, initial=len(done), desc="episodes", unit="ep", disable=not progress
-    ) as bar:
+    with (
+        episodes_path.open("a") as sink,
+        tqdm(total=total, initial=len(done), desc="episodes", unit="ep", disable=not progress) as bar,
+    ):
 
         def on_record(record: EpisodeRecord) -> None:
             sink.write(record.to_json() + "\n")

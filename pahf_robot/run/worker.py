@@ -80,9 +80,7 @@ def make_executor(config: RunConfig) -> Executor:
     )
 
 
-def replay_config(
-    config: RunConfig, gui: bool, speed: float, record: str | None, local: bool = False
-) -> RunConfig:
+def replay_config(config: RunConfig, gui: bool, speed: float, record: str | None, local: bool = False) -> RunConfig:
     """A run's configuration turned to re-running one of its episodes: its saved driver (a remote run replays
     on its driver server, at the saved host and port) unless `local`, watched or recorded as asked."""
     update: dict = {"gui": gui, "speed": speed, "record": record, "workers": 1, "executor": "local"}
