@@ -58,57 +58,25 @@ def test_quiet_hides_progress_and_warnings_verbose_shows_info(bench, tmp_path):
     assert both.returncode == 2 and "not allowed with" in both.stderr
 
 
+def decide_only(bench: Path, out: Path, *options: str):
+    """A decisions-only run of the small benchmark into `out`, with more options."""
+    return cli("run", *SMALL, "--sim", "none", "--scenarios", str(bench), "--out", str(out), "--no-progress", *options)
+
+
 # --- memory is never reused by accident ---
 def test_an_existing_memory_db_is_refused_unless_reused_or_resumed(bench, tmp_path):
     db = tmp_path / "mem.db"
-    first = cli(
-        "run",
-        *SMALL,
-        "--sim",
-        "none",
-        "--scenarios",
-        str(bench),
-        "--memory-db",
-        str(db),
-        "--out",
-        str(tmp_path / "a"),
-        "--no-progress",
-    )
+    first = decide_only(bench, tmp_path / "a", "--memory-db", str(db))
     assert first.returncode == 0, first.stderr
     assert json.loads((tmp_path / "a" / "config.json").read_text())["memory_start"] == "new"
     before = (tmp_path / "mem.pahf.db").read_bytes()
 
-    again = cli(
-        "run",
-        *SMALL,
-        "--sim",
-        "none",
-        "--scenarios",
-        str(bench),
-        "--memory-db",
-        str(db),
-        "--out",
-        str(tmp_path / "b"),
-        "--no-progress",
-    )
+    again = decide_only(bench, tmp_path / "b", "--memory-db", str(db))
     line = one_error_line(again)
     assert "--memory-db" in line and "mem.pahf.db" in line and "--reuse-memory" in line
     assert not (tmp_path / "b").exists() and (tmp_path / "mem.pahf.db").read_bytes() == before
 
-    reused = cli(
-        "run",
-        *SMALL,
-        "--sim",
-        "none",
-        "--scenarios",
-        str(bench),
-        "--memory-db",
-        str(db),
-        "--reuse-memory",
-        "--out",
-        str(tmp_path / "c"),
-        "--no-progress",
-    )
+    reused = decide_only(bench, tmp_path / "c", "--memory-db", str(db), "--reuse-memory")
     assert reused.returncode == 0, reused.stderr
     saved = json.loads((tmp_path / "c" / "config.json").read_text())
     assert saved["memory_start"] == "reused" and saved["reuse_memory"] is True
@@ -130,12 +98,7 @@ def test_memory_commands_find_what_a_run_wrote(bench, tmp_path):
     """`--memory-db X.db` writes X.pahf.db; `memory show --db X.db` reads it, and so does the run directory."""
     db = tmp_path / "X.db"
     run_dir = tmp_path / "run"
-    assert (
-        cli(
-            "run", *SMALL, "--sim", "none", "--scenarios", str(bench), "--memory-db", str(db), "--out", str(run_dir)
-        ).returncode
-        == 0
-    )
+    assert decide_only(bench, run_dir, "--memory-db", str(db)).returncode == 0
     shown = cli("memory", "show", "--user", "alex", "--db", str(db))
     assert shown.returncode == 0, shown.stderr
     assert "X.pahf.db" in shown.stdout.splitlines()[0] and "active notes" in shown.stdout
