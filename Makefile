@@ -9,6 +9,7 @@ test:  ## the whole suite (lint included), as CI runs it
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench:  ## the figures table of the README, one script per row
 	$(PY) benchmarks/grasp.py --episodes 200 --seed 11
