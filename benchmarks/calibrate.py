@@ -8,6 +8,9 @@ and picks the pair that asks least while acting right at least `--precision` of 
 It also scores how the person's first answers are grounded (right / wrong / followed up) for a grid of
 description floors and margins, and picks the pair with the least 2 x wrong + followed up: a wrongly grounded
 answer costs a wrong act and a correction later, a follow-up costs one question now.
+It fits the task temperature (how fast a remembered task's vote fades) by leave-one-out over phase 1: each
+task is decided from a perfect memory of the person's other phase-1 tasks worded differently, so what is
+scored is reading a rewording, which is what the test phases ask.
 Only phase-1 scenarios are used: no test phase, no held-out data.
 
     python benchmarks/calibrate.py [--scenarios DIR] [--precision 0.95] [--human natural]
@@ -18,16 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from oracle_memory import perfect_note
 
 from memory.embedders import EMBEDDERS
 from memory.store import MemoryStore
 from pahf_robot.agent.grounding import Grounder, clauses_of
 from pahf_robot.agent.offline import OfflineReasoner, OfflineSettings
 from pahf_robot.agent.planner import MODES, Planner
-from pahf_robot.agent.reasoning import options_of
+from pahf_robot.agent.reasoning import choice_kind, options_of
 from pahf_robot.agent.situations import SituationMatcher, situation_key
 from pahf_robot.bench.scenarios import load_benchmark
 from pahf_robot.core.types import Outcome
@@ -50,6 +55,7 @@ class Recording(OfflineReasoner):
 
 
 SCENE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+TASK_TEMPERATURES = (0.01, 0.02, 0.03, 0.05, 0.08)
 
 
 def decisions(benchmark, embedder, passes: int, human_style: str) -> list[dict]:
@@ -147,6 +153,27 @@ def fit_scene_weight(benchmark, embedder) -> tuple[float, dict]:
     return min(w for w, score in scores.items() if score >= best - 0.01), scores
 
 
+def fit_task_temperature(benchmark, embedder) -> tuple[float, dict]:
+    """Leave-one-out over phase 1: how often each task's decision is right when memory holds exactly the
+    person's other phase-1 tasks that are worded differently. Picks the best temperature, the lower on a tie."""
+    scores = {}
+    for temperature in TASK_TEMPERATURES:
+        reasoner = OfflineReasoner(embedder, OfflineSettings(task_temperature=temperature))
+        remembered = defaultdict(list)
+        for i, s in enumerate(benchmark.scenarios[1]):
+            note = perfect_note(reasoner, i, s)
+            remembered[(s.user, note.kind)].append((s.task, note))
+        right = total = 0
+        for s in benchmark.scenarios[1]:
+            view = s.view()
+            others = [(note, 1.0) for task, note in remembered[(s.user, choice_kind(view))] if task != s.task]
+            if others:
+                right += reasoner.decide(view, others, may_ask=False).target == s.target()
+                total += 1
+        scores[temperature] = round(right / total, 3)
+    return max(scores, key=lambda t: (scores[t], -t)), scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", help="PAHF folder (default: the bundled benchmark); only phase 1 is read")
@@ -158,6 +185,7 @@ def main() -> None:
     benchmark = load_benchmark(Path(args.scenarios) if args.scenarios else None)
     embedder = EMBEDDERS[args.embedder](cache_size=1 << 16)
     scene_weight, scene_scores = fit_scene_weight(benchmark, embedder)
+    task_temperature, temperature_scores = fit_task_temperature(benchmark, embedder)
     rows = decisions(benchmark, embedder, args.passes, args.human)
     best, table = fit_act(rows, args.precision)
     first = [r for r in rows if r["pass"] == 1]
@@ -167,6 +195,8 @@ def main() -> None:
         "pass1_guess_accuracy": round(sum(r["right"] for r in first) / len(first), 3),
         "scene_weight": scene_weight,
         "situation_retrieval_by_scene_weight": scene_scores,
+        "task_temperature": task_temperature,
+        "leave_one_out_accuracy_by_task_temperature": temperature_scores,
         "act_thresholds": best,
         "answer_thresholds": min(answers, key=lambda a: (2 * a["wrong"] + a["followed_up"], a["wrong"])),
         "answers": answers,

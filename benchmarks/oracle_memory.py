@@ -35,13 +35,20 @@ class Ceiling:
     lost: Counter
 
 
+def perfect_note(reasoner: OfflineReasoner, note_id: int, scenario) -> Note:
+    """The note a flawless learner would keep from `scenario`: its task and scene, and the option wanted."""
+    view = scenario.view()
+    wanted = scenario.target_place if scenario.kind == "place" else scenario.target_object
+    situation = reasoner.situation(view)
+    return Note(note_id, scenario.user, situation, choice_kind(view), wanted, "", "clarification", 1, 0.0, 0.0)
+
+
 def ceiling(benchmark, reasoner: OfflineReasoner, learning_phase: int) -> Ceiling:
     """Success on the test phase after `learning_phase` with a memory of that phase's ground truth."""
     notes = defaultdict(list)
     contexts = {}
     for i, s in enumerate(benchmark.scenarios[learning_phase]):
-        view, wanted = s.view(), s.target_place if s.kind == "place" else s.target_object
-        note = Note(i, s.user, reasoner.situation(view), choice_kind(view), wanted, "", "clarification", 1, 0.0, 0.0)
+        note = perfect_note(reasoner, i, s)
         notes[(s.user, note.kind)].append((note, 1.0))
         contexts[i] = s.context
     tests = benchmark.scenarios[learning_phase + 1]
