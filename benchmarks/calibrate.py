@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from oracle_memory import perfect_note
+from oracle_memory import perfect_memory
 
 from memory.embedders import EMBEDDERS
 from memory.store import MemoryStore
@@ -157,16 +156,13 @@ def fit_task_temperature(benchmark, embedder) -> tuple[float, dict]:
     """Leave-one-out over phase 1: how often each task's decision is right when memory holds exactly the
     person's other phase-1 tasks that are worded differently. Picks the best temperature, the lower on a tie."""
     scores = {}
+    memory = perfect_memory(OfflineReasoner(embedder), benchmark.scenarios[1])  # notes need no temperature
     for temperature in TASK_TEMPERATURES:
         reasoner = OfflineReasoner(embedder, OfflineSettings(task_temperature=temperature))
-        remembered = defaultdict(list)
-        for i, s in enumerate(benchmark.scenarios[1]):
-            note = perfect_note(reasoner, i, s)
-            remembered[(s.user, note.kind)].append((s.task, note))
         right = total = 0
         for s in benchmark.scenarios[1]:
             view = s.view()
-            others = [(note, 1.0) for task, note in remembered[(s.user, choice_kind(view))] if task != s.task]
+            others = [(note, 1.0) for o, note in memory[(s.user, choice_kind(view))] if o.task != s.task]
             if others:
                 right += reasoner.decide(view, others, may_ask=False).target == s.target()
                 total += 1

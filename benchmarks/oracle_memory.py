@@ -43,19 +43,25 @@ def perfect_note(reasoner: OfflineReasoner, note_id: int, scenario) -> Note:
     return Note(note_id, scenario.user, situation, choice_kind(view), wanted, "", "clarification", 1, 0.0, 0.0)
 
 
+def perfect_memory(reasoner: OfflineReasoner, scenarios) -> dict[tuple[str, str], list[tuple[object, Note]]]:
+    """Each scenario's perfect note (id: its index), by person and kind of choice, beside the scenario."""
+    memory = defaultdict(list)
+    for i, s in enumerate(scenarios):
+        note = perfect_note(reasoner, i, s)
+        memory[(s.user, note.kind)].append((s, note))
+    return memory
+
+
 def ceiling(benchmark, reasoner: OfflineReasoner, learning_phase: int) -> Ceiling:
     """Success on the test phase after `learning_phase` with a memory of that phase's ground truth."""
-    notes = defaultdict(list)
-    contexts = {}
-    for i, s in enumerate(benchmark.scenarios[learning_phase]):
-        note = perfect_note(reasoner, i, s)
-        notes[(s.user, note.kind)].append((note, 1.0))
-        contexts[i] = s.context
+    memory = perfect_memory(reasoner, benchmark.scenarios[learning_phase])
+    notes = {key: [(note, 1.0) for _, note in pairs] for key, pairs in memory.items()}
+    contexts = {note.id: s.context for pairs in memory.values() for s, note in pairs}
     tests = benchmark.scenarios[learning_phase + 1]
     right, lost = 0, Counter()
     for s in tests:
         view = s.view()
-        remembered = notes[(s.user, choice_kind(view))]
+        remembered = notes.get((s.user, choice_kind(view)), [])
         if reasoner.decide(view, remembered, may_ask=False).target == s.target():
             right += 1
             continue
