@@ -29,12 +29,6 @@ from pahf_robot.core.types import Outcome, Target
 MAX_QUESTIONS = 2
 """Questions per episode at most: the first one, and one follow-up when a reply leaves several options open."""
 
-SETTLED_AFTER = 4
-"""Older notes checked and kept since a person's latest change, after which the robot stops doubting the rest.
-Chosen on bundled phase 3 (learning data), natural person: the most shifted tasks right in their first pass
-while phase-3 questions at most double (2: 0.589, 4: 0.611, 8: 0.611 at 2.1 times, never settling: 0.611 at
-2.3 times; without the rule 0.578)."""
-
 
 @dataclass(frozen=True)
 class Channels:
@@ -176,9 +170,13 @@ class Planner:
 
         The same preference is usually remembered under other wordings of the same situation too: notes that
         hold the overturned value are doubted (the robot asks rather than acts on them). Nor does one change
-        come alone (the persona shifts in many situations at once), so every note of that kind not checked
-        since the person's latest change is doubted as well, until `SETTLED_AFTER` older notes have been
-        checked and kept since it: then the change looks local and the rest is trusted again.
+        come alone, so the other notes of that kind not checked since the change began are doubted while the
+        person's record since then says an old note is at least as likely stale as not: while the well-supported
+        notes overturned are at least as many as the older notes checked and kept. That is where asking pays
+        for itself: a question costs the person one reply, acting on a stale note costs them a correction, and
+        with a uniform prior the chance that the next unchecked note is stale, (overturned + 1) / (overturned +
+        kept + 2), is at least one half exactly then. A person who changed much is doubted longer than one who
+        changed one thing, and nothing here is fitted.
         """
         if not basis or self.memory is None:
             return False
@@ -196,13 +194,14 @@ class Planner:
             return False
         if any(same_value(n.value, old.value) and n.updated < when for n in relied for old, when in overturned):
             return True
-        latest = max(when for _, when in overturned)
-        kept_since = sum(
+        began = min(when for _, when in overturned)
+        kept = sum(
             1
             for note in history.values()
-            if note.kind == kind and note.superseded_by is None and note.created < latest < note.updated
+            if note.kind == kind and note.superseded_by is None and note.created < began < note.updated
         )
-        return kept_since < SETTLED_AFTER and all(note.updated < latest for note in relied)
+        latest = max(when for _, when in overturned)
+        return len(overturned) >= kept and all(note.updated < latest for note in relied)
 
     def _recall(self, view: TaskView) -> list:
         if not self.channels.read:
