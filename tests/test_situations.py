@@ -3,7 +3,7 @@
 import numpy as np
 
 from memory.embedders import HashingEmbedder
-from pahf_robot.agent.situations import SituationMatcher, sentences_of, situation_key, split_key
+from pahf_robot.agent.situations import SituationMatcher, centred, sentences_of, situation_key, split_key
 
 REMEMBERED = [
     "We won the match tonight! Could you please bring me something to drink?",
@@ -55,3 +55,26 @@ def test_a_key_without_a_scene_is_matched_by_its_task_alone():
     assert split_key(QUERY) == (QUERY, ()) and situation_key(QUERY, []) == QUERY
     matcher = SituationMatcher(HashingEmbedder())
     assert np.allclose(matcher.similarities(key, REMEMBERED), matcher.similarities(QUERY, REMEMBERED))
+
+
+def test_what_a_persons_tasks_all_share_within_one_sentence_is_not_likeness():
+    # one sentence each, so sentence weighting cannot set the shared request apart: only centring can
+    request = "could you please bring me something from the kitchen right now"
+    remembered = [
+        f"{request} since the sun is scorching",
+        f"{request} since the snow is falling",
+        f"{request} since the exam went well",
+        f"{request} since dinner is over",
+        f"{request} since the bus was late",
+        "my fingers are numb",
+    ]
+    query = f"{request} since my fingers are numb"
+    embedder = HashingEmbedder()
+    from_origin = embedder.embed(remembered) @ embedder.embed([query])[0]
+    assert int(np.argmax(from_origin)) != 5  # from the origin, the shared request decides
+    assert int(np.argmax(SituationMatcher(embedder).similarities(query, remembered))) == 5
+
+
+def test_one_remembered_task_is_not_centred_into_its_own_opposite():
+    vectors = HashingEmbedder().embed(["snow is falling", "snow is falling outside"])
+    assert float(centred(vectors[:1], vectors[1:])[0] @ centred(vectors[1:], vectors[1:])[0]) > 0.5

@@ -32,7 +32,7 @@ leave-one-out situation retrieval on bundled phase-1 tasks (3, 5 and 10 are with
 LEAST_WEIGHT = 0.02
 """Floor on a sentence's weight, so a task whose every sentence is typical still has a direction."""
 
-SCENE_WEIGHT = 0.5
+SCENE_WEIGHT = 0.25
 """How much the scene counts beside the task: the smallest of 0, 0.25, 0.5, 1 and 2 within one point of the best
 leave-one-out situation retrieval on bundled phase-1 tasks (`python benchmarks/calibrate.py`)."""
 
@@ -49,6 +49,19 @@ def split_key(key: str) -> tuple[str, tuple[str, ...]]:
     """The task and the scene's names of a situation key; a key written without a scene has none."""
     task, _, seen = key.partition(SEEN)
     return task, tuple(name for name in seen.split("; ") if name)
+
+
+def centred(vectors: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """`vectors` with what `sample` has in common taken out, renormalised.
+
+    Every vector of one person's tasks (or of the names on their tables) shares a direction: how this
+    person asks, what kind of home this is. Cosines measured from the origin count that shared part as
+    likeness, so everything looks alike; measured from the sample's mean they count what differs. The mean
+    of n vectors is shrunk by n / (n + 1), as if one more vector at the origin were in the sample, so one
+    remembered task is not centred into its own opposite."""
+    n = len(sample)
+    shifted = vectors - sample.mean(axis=0) * (n / (n + 1)) if n else vectors
+    return shifted / np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-12)
 
 
 def sentences_of(text: str) -> list[str]:
@@ -73,6 +86,7 @@ class SituationMatcher:
         texts = list(dict.fromkeys([task, *(other for other, _ in parts)]))
         keys = self._keys(texts)
         row = {text: i for i, text in enumerate(texts)}
+        keys = centred(keys, keys[sorted({row[other] for other, _ in parts})])
         scores = np.clip(keys[[row[other] for other, _ in parts]] @ keys[0], -1.0, 1.0)
         if seen and self.scene_weight:
             scenes = self.scene_similarities(seen, [other_seen for _, other_seen in parts])
@@ -87,6 +101,7 @@ class SituationMatcher:
         names = list(dict.fromkeys([*seen, *(name for other in others for name in other)]))
         column = {name: i for i, name in enumerate(names)}
         vectors = self.embedder.embed(names)
+        vectors = centred(vectors, vectors)
         mine = vectors[[column[name] for name in seen]]
         scores = np.zeros(len(others), dtype=np.float32)
         for i, other in enumerate(others):
