@@ -77,17 +77,18 @@ class SituationMatcher:
 
     def similarities(self, situation: str, remembered: Sequence[str]) -> np.ndarray:
         """How alike `situation` is to each remembered situation, in [-1, 1]: the task cosine after weighting
-        every task's sentences by how distinctive they are among all of them, blended with the scene match
-        where both keys have a scene."""
+        every task's sentences by how distinctive they are among all of them, measured from the mean of the
+        remembered tasks (`centred`), blended with the scene match where both keys have a scene."""
         if not remembered:
             return np.zeros(0, dtype=np.float32)
         task, seen = split_key(situation)
         parts = [split_key(key) for key in remembered]
         texts = list(dict.fromkeys([task, *(other for other, _ in parts)]))
-        keys = self._keys(texts)
         row = {text: i for i, text in enumerate(texts)}
-        keys = centred(keys, keys[sorted({row[other] for other, _ in parts})])
-        scores = np.clip(keys[[row[other] for other, _ in parts]] @ keys[0], -1.0, 1.0)
+        rows = [row[other] for other, _ in parts]
+        keys = self._keys(texts)
+        keys = centred(keys, keys[np.unique(rows)])  # a wording remembered twice counts once in the mean
+        scores = np.clip(keys[rows] @ keys[0], -1.0, 1.0)
         if seen and self.scene_weight:
             scenes = self.scene_similarities(seen, [other_seen for _, other_seen in parts])
             has_scene = np.array([bool(other_seen) for _, other_seen in parts])
@@ -97,7 +98,7 @@ class SituationMatcher:
 
     def scene_similarities(self, seen: Sequence[str], others: Sequence[Sequence[str]]) -> np.ndarray:
         """How well a scene's names and each other scene's find a counterpart in one another (mean best
-        cosine, both ways); 0 for an empty scene."""
+        cosine, both ways, measured from the mean of all the names in view: `centred`); 0 for an empty scene."""
         names = list(dict.fromkeys([*seen, *(name for other in others for name in other)]))
         column = {name: i for i, name in enumerate(names)}
         vectors = self.embedder.embed(names)
