@@ -10,7 +10,7 @@ from envs.layout import HAND_OVER
 from memory.embedders import MiniLMEmbedder
 from memory.notes import Note
 from memory.store import MemoryStore
-from pahf_robot.agent.lexicon import Lexicon
+from pahf_robot.agent.lexicon import KIND_OF, Lexicon
 from pahf_robot.agent.offline import OfflineReasoner, names_seen
 from pahf_robot.agent.planner import MAX_QUESTIONS, MODES, Planner
 from pahf_robot.agent.reasoning import PreferenceSignal, Unclear
@@ -81,8 +81,16 @@ def test_wordnet_keeps_opposites_apart_and_knows_kinds():
     lexicon = Lexicon.load()
     assert lexicon.opposed("upper shelf", "lower shelf") and lexicon.opposed("front door", "back door")
     assert not lexicon.opposed("top shelf", "upper shelf")
-    assert lexicon.relatedness("reading glasses", "spectacles") == 1.0
+    assert lexicon.relatedness("reading glasses", "spectacles") >= KIND_OF
     assert lexicon.relatedness("fizzy water", "seltzer") > lexicon.relatedness("fizzy water", "cola")
+
+
+def test_wordnet_tells_kinds_of_one_thing_apart_by_their_modifiers():
+    """Two rooms are not the same room, two stands not the same stand, unless their modifiers agree."""
+    lexicon = Lexicon.load()
+    assert lexicon.relatedness("utility room", "boiler room") < KIND_OF
+    assert lexicon.relatedness("shoe rack", "footwear stand") >= KIND_OF > lexicon.relatedness("shoe rack", "hat stand")
+    assert lexicon.relatedness("top shelf", "upper shelf") >= KIND_OF > lexicon.relatedness("top shelf", "middle shelf")
 
 
 def test_natural_answers_are_rarely_grounded_wrong(reasoner):

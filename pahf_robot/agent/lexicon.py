@@ -41,14 +41,16 @@ class Lexicon:
         with gzip.open(DATA, "rt", encoding="utf-8") as f:
             return cls(json.load(f))
 
-    def senses(self, name: str) -> set[int]:
-        """Noun senses of a name: the whole name if WordNet has it ("soda water"), else its head noun."""
+    def parse(self, name: str) -> tuple[set[int], tuple[str, ...]]:
+        """Noun senses of the longest ending of a name WordNet knows ("soda water", else "water"), and the
+        words before that ending: its modifiers, which say which kind of the thing it is."""
         words = re.findall(r"[a-z]+", name.lower())
-        for phrase in (" ".join(words), *(" ".join(words[i:]) for i in range(1, len(words)))):
+        for start in range(len(words)):
+            phrase = " ".join(words[start:])
             for form in (phrase, phrase[:-1] if phrase.endswith("s") else None):
                 if form and form in self.nouns:
-                    return set(self.nouns[form])
-        return set()
+                    return set(self.nouns[form]), tuple(words[:start])
+        return set(), ()
 
     def _up(self, senses: set[int], steps: int) -> set[int]:
         seen, frontier = set(senses), set(senses)
@@ -58,17 +60,38 @@ class Lexicon:
         return seen
 
     def relatedness(self, a: str, b: str) -> float | None:
-        """SAME, KIND_OF, SIBLING or UNRELATED for two names; None when WordNet knows either not."""
-        sa, sb = self.senses(a), self.senses(b)
-        if not sa or not sb:
+        """SAME, KIND_OF, SIBLING or UNRELATED for two names; None when WordNet knows either not.
+
+        Where WordNet knows only a name's ending, the words before it pick a kind of that thing, so two names
+        are no closer than their modifiers allow: a "boiler room" is not a "utility room" because both are
+        rooms, but a "shoe rack" can be a "footwear stand" (a shoe is footwear). A modifier on one side only
+        makes it a kind of the other ("reading glasses", "spectacles")."""
+        (senses_a, modifiers_a), (senses_b, modifiers_b) = self.parse(a), self.parse(b)
+        if not senses_a or not senses_b:
             return None
-        if sa & sb:
+        heads = self._senses_related(senses_a, senses_b)
+        if set(modifiers_a) == set(modifiers_b):
+            return heads
+        if modifiers_a and modifiers_b and not self._modifiers_agree(modifiers_a, modifiers_b):
+            return min(heads, SIBLING)
+        return min(heads, KIND_OF)
+
+    def _senses_related(self, senses_a: set[int], senses_b: set[int]) -> float:
+        if senses_a & senses_b:
             return SAME
-        if self._up(sa, 2) & sb or self._up(sb, 2) & sa:
+        if self._up(senses_a, 2) & senses_b or self._up(senses_b, 2) & senses_a:
             return KIND_OF
-        if self._up(sa, 1) & self._up(sb, 1):
+        if self._up(senses_a, 1) & self._up(senses_b, 1):
             return SIBLING
         return UNRELATED
+
+    def _modifiers_agree(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+        """Modifiers name the same kind: as nouns one is (a kind of) the other, or as adjectives they share a
+        cluster ("top" / "upper")."""
+        related = self.relatedness(" ".join(a), " ".join(b))
+        return (related is not None and related >= KIND_OF) or any(
+            self.cluster(x) & self.cluster(y) for x in a for y in b
+        )
 
     def cluster(self, word: str) -> set[int]:
         """Adjective/adverb clusters of a word, comparatives and superlatives by their base ("lower": low)."""
