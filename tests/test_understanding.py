@@ -91,6 +91,11 @@ def test_wordnet_tells_kinds_of_one_thing_apart_by_their_modifiers():
     assert lexicon.relatedness("utility room", "boiler room") < KIND_OF
     assert lexicon.relatedness("shoe rack", "footwear stand") >= KIND_OF > lexicon.relatedness("shoe rack", "hat stand")
     assert lexicon.relatedness("top shelf", "upper shelf") >= KIND_OF > lexicon.relatedness("top shelf", "middle shelf")
+    # the head comes before a preposition: a shelf above the fireplace is a mantel, not a ledge of the larder
+    above_fireplace = "shelf above the fireplace"
+    assert (
+        lexicon.relatedness(above_fireplace, "mantel") >= KIND_OF > lexicon.relatedness(above_fireplace, "larder ledge")
+    )
 
 
 def test_natural_answers_are_rarely_grounded_wrong(reasoner):

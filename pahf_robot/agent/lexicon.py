@@ -26,6 +26,15 @@ SAME, KIND_OF, SIBLING, UNRELATED = 1.0, 0.8, 0.4, 0.0
 """How related two nouns are: one sense shared, one a kind of the other (two steps at most), or cousins."""
 
 
+PREPOSITIONS = frozenset(
+    "above across against along among around at behind below beneath beside between beyond by from in inside into"
+    " near next off on onto opposite outside over through to under underneath upon with within".split()
+)
+"""Where a name's head ends ("shelf above the fireplace"); "of" is not one: "bag of crisps" is crisps."""
+
+DETERMINERS = frozenset("a an the this that these those my your our their his her its".split())
+
+
 class Lexicon:
     """Lookups over the derived WordNet tables; every name is lower-case with spaces."""
 
@@ -42,15 +51,27 @@ class Lexicon:
             return cls(json.load(f))
 
     def parse(self, name: str) -> tuple[set[int], tuple[str, ...]]:
-        """Noun senses of the longest ending of a name WordNet knows ("soda water", else "water"), and the
-        words before that ending: its modifiers, which say which kind of the thing it is."""
-        words = re.findall(r"[a-z]+", name.lower())
+        """Noun senses of a name's head, and its modifiers: the words that say which kind of that thing it is.
+
+        The head is the longest ending WordNet knows ("soda water", else "water") of the words before a
+        preposition ("shelf" in "shelf above the fireplace"), or of the whole name when nothing before one is
+        known; the modifiers are the other content words, before the head and after the preposition."""
+        words = [w for w in re.findall(r"[a-z]+", name.lower()) if w not in DETERMINERS]
+        cuts = [i for i, w in enumerate(words) if w in PREPOSITIONS and i > 0]
+        for cut in (*cuts, len(words)):
+            found = self._ending(words[:cut])
+            if found is not None:
+                senses, start = found
+                return senses, tuple(w for w in words[:start] + words[cut:] if w not in PREPOSITIONS and w != "of")
+        return set(), ()
+
+    def _ending(self, words: list[str]) -> tuple[set[int], int] | None:
         for start in range(len(words)):
             phrase = " ".join(words[start:])
             for form in (phrase, phrase[:-1] if phrase.endswith("s") else None):
                 if form and form in self.nouns:
-                    return set(self.nouns[form]), tuple(words[:start])
-        return set(), ()
+                    return set(self.nouns[form]), start
+        return None
 
     def _up(self, senses: set[int], steps: int) -> set[int]:
         seen, frontier = set(senses), set(senses)
