@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
+
+from pahf_robot.bench.scenarios import load_benchmark
 from pahf_robot.core.paths import SCENARIOS
 from pahf_robot.run.config import RunConfig
 from pahf_robot.run.runner import run
 
 PERSONAS = ["ingrid", "tomas", "priya", "oskar"]
+DEV = Path(__file__).resolve().parents[1] / "benchmarks" / "dev_scenarios"
+
+
+@pytest.mark.parametrize("folder", [SCENARIOS / "heldout", DEV], ids=["held-out", "dev"])
+def test_the_blind_benchmarks_load_whole(folder):
+    """Both blind sets are read by the loader every PAHF folder goes through, with no scenario skipped:
+    12 people x 24 scenarios in each of the four phases, every target in its scene."""
+    benchmark = load_benchmark(folder)
+    for phase in (1, 2, 3, 4):
+        scenarios = benchmark.scenarios[phase]
+        assert len(scenarios) == 288 and len({s.user for s in scenarios}) == 12
+        for s in scenarios:
+            view = s.view()
+            assert s.target_object in view.objects and (s.kind == "bring" or s.target_place in view.places)
 
 
 def test_pahf_beats_no_memory_by_30_points_in_phase_4_on_the_held_out_set(tmp_path):
