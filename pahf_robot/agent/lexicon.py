@@ -32,7 +32,11 @@ PREPOSITIONS = frozenset(
 )
 """Where a name's head ends ("shelf above the fireplace"); "of" is not one: "bag of crisps" is crisps."""
 
+LINKING_WORDS = PREPOSITIONS | {"of"}
+"""Words that join a name's parts and say nothing of which kind of thing it is, so never modifiers."""
+
 DETERMINERS = frozenset("a an the this that these those my your our their his her its".split())
+"""Dropped before a name is parsed: "the fridge" is the fridge."""
 
 
 class Lexicon:
@@ -62,7 +66,7 @@ class Lexicon:
             found = self._ending(words[:cut])
             if found is not None:
                 senses, start = found
-                return senses, tuple(w for w in words[:start] + words[cut:] if w not in PREPOSITIONS and w != "of")
+                return senses, tuple(w for w in words[:start] + words[cut:] if w not in LINKING_WORDS)
         return set(), ()
 
     def _ending(self, words: list[str]) -> tuple[set[int], int] | None:
