@@ -15,11 +15,16 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "oracle_memory.py"
 HELDOUT = Path(__file__).resolve().parents[1] / "scenarios" / "heldout"
 
 
-def test_a_perfect_memory_of_the_same_tasks_is_always_right_and_a_paraphrase_is_not():
+def load_script():
     spec = importlib.util.spec_from_file_location("oracle_memory", SCRIPT)
     script = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = script  # dataclasses look their module up there
     spec.loader.exec_module(script)
+    return script
+
+
+def test_a_perfect_memory_of_the_same_tasks_is_always_right_and_a_paraphrase_is_not():
+    script = load_script()
     reasoner = OfflineReasoner(HashingEmbedder())
     benchmark = load_benchmark(HELDOUT)
     paraphrased = script.ceiling(benchmark, reasoner, 1)
@@ -30,3 +35,14 @@ def test_a_perfect_memory_of_the_same_tasks_is_always_right_and_a_paraphrase_is_
     assert paraphrased.success < 0.9  # word-disjoint set B is not read perfectly by hashed words
     assert sum(paraphrased.lost.values()) == round((1 - paraphrased.success) * tests)
     assert set(paraphrased.lost) <= {"object name", "object situation", "place name", "place situation"}
+
+
+def test_the_hub_penalty_changes_which_remembered_task_is_closest_and_leaves_the_plain_ceiling_alone():
+    script = load_script()
+    reasoner = OfflineReasoner(HashingEmbedder())
+    benchmark = load_benchmark(HELDOUT)
+    plain = script.ceiling(benchmark, reasoner, 1)
+    corrected = {mode: script.ceiling(benchmark, reasoner, 1, mode) for mode in ("phase", "so-far")}
+    assert reasoner.situations.__class__ is not script.HubCorrected  # the reasoner is handed back as it was
+    assert script.ceiling(benchmark, reasoner, 1).success == plain.success
+    assert all(result.lost != plain.lost for result in corrected.values())
