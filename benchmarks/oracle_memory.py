@@ -73,7 +73,7 @@ class HubCorrected(SituationMatcher):
         self.heard: list[str] = []
 
     def similarities(self, situation, remembered):
-        scores = SituationMatcher.similarities(self, situation, remembered)
+        scores = super().similarities(situation, remembered)
         if len(self.heard) < HUB_LEAST_HEARD or not len(remembered):
             return scores
         return (scores - self._hub(tuple(self.heard), tuple(remembered))).astype(np.float32)
@@ -90,20 +90,20 @@ def ceiling(benchmark, reasoner: OfflineReasoner, learning_phase: int, hub_penal
     notes = {key: [(note, 1.0) for _, note in pairs] for key, pairs in memory.items()}
     contexts = {note.id: s.context for pairs in memory.values() for s, note in pairs}
     tests = benchmark.scenarios[learning_phase + 1]
-    plain, corrected = reasoner.situations, HubCorrected(reasoner.situations)
-    said = defaultdict(list)
+    said = defaultdict(list)  # each person's test tasks by kind of choice, in the order they are said
     for s in tests:
         said[(s.user, choice_kind(s.view()))].append(reasoner.situation(s.view()))
+    heard_so_far = Counter()
+    plain, corrected = reasoner.situations, HubCorrected(reasoner.situations)
+    if hub_penalty != "none":
+        reasoner.situations = corrected
     right, lost = 0, Counter()
-    for i, s in enumerate(tests):
+    for s in tests:
         view = s.view()
-        kind = choice_kind(view)
-        remembered = notes.get((s.user, kind), [])
-        if hub_penalty != "none":
-            reasoner.situations = corrected
-            earlier = [t for t in tests[: i + 1] if t.user == s.user and choice_kind(t.view()) == kind]
-            so_far = [reasoner.situation(t.view()) for t in earlier]
-            corrected.heard = said[(s.user, kind)] if hub_penalty == "phase" else so_far
+        key = (s.user, choice_kind(view))
+        remembered = notes.get(key, [])
+        heard_so_far[key] += 1
+        corrected.heard = said[key] if hub_penalty == "phase" else said[key][: heard_so_far[key]]
         if reasoner.decide(view, remembered, may_ask=False).target == s.target():
             right += 1
             continue
