@@ -10,7 +10,11 @@ REMEMBERED = [
     "The dishes are piling up after dinner. Could you please bring me something to drink?",
     "My fingers are numb and snow is falling outside. Put the gloves away.",
     "I have a deadline at dawn and the report is unfinished. Put the gloves away.",
+    "I just got back from a long run. Could you please bring me something to drink?",
+    "The guests have all gone home. Put the gloves away.",
 ]
+"""A person's memory holds enough tasks that share a request for that request to show as typical: a sentence's
+typicality is its mean cosine to its `TYPICAL_NEIGHBOURS` closest sentences of other tasks."""
 QUERY = "Snow keeps falling and my fingers are numb. Could you please bring me something to drink?"
 
 
@@ -78,3 +82,14 @@ def test_what_a_persons_tasks_all_share_within_one_sentence_is_not_likeness():
 def test_one_remembered_task_is_not_centred_into_its_own_opposite():
     vectors = HashingEmbedder().embed(["snow is falling", "snow is falling outside"])
     assert float(centred(vectors[:1], vectors[1:])[0] @ centred(vectors[1:], vectors[1:])[0]) > 0.5
+
+
+def test_a_remembered_situation_said_again_whole_beats_one_said_in_part_however_much_else_is_said():
+    remembered = [
+        "The meteor shower is over. Put the tripod away.",
+        "The cake is baked and cooling. Put the tray away.",
+        "The match was cancelled. Put the boots away.",
+    ]
+    query = "The meteor shower is over. The cake is baked. The bread is baked. The pie is baked. Put the mount away."
+    scores = SituationMatcher(HashingEmbedder(), scene_weight=0.0).similarities(query, remembered)
+    assert int(np.argmax(scores)) == 0
