@@ -88,7 +88,7 @@ class SituationMatcher:
         texts = list(dict.fromkeys([task, *(other for other, _ in parts)]))
         row = {text: i for i, text in enumerate(texts)}
         rows = [row[other] for other, _ in parts]
-        scores = self._recalled(texts, np.unique(rows))[rows]
+        scores = self._recalled(texts, np.unique(rows))[rows]  # a wording remembered twice counts once
         if seen and self.scene_weight:
             scenes = self.scene_similarities(seen, [other_seen for _, other_seen in parts])
             has_scene = np.array([bool(other_seen) for _, other_seen in parts])
