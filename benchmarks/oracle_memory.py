@@ -7,6 +7,10 @@ situation, or a remembered name mapped to the wrong option), not in learning; ea
 one of the two by the benchmark's context labels.
 
     python benchmarks/oracle_memory.py [--scenarios DIR] [--embedder mpnet] [--hub-penalty {none,phase,so-far}]
+                                       [--misses]
+
+`--misses` prints each miss on one line: the person, the situation, where it was lost, what was wanted and
+chosen, and the closest remembered task's situation and item (last), so a reading idea can be aimed at real losses.
 
 `--hub-penalty` measures a correction the reasoner does not make (yet): some remembered tasks are hubs, close
 to many tasks of other situations, and win votes they should not. As in cross-domain similarity local scaling
@@ -29,7 +33,7 @@ import numpy as np
 from memory.embedders import EMBEDDERS
 from memory.notes import Note
 from pahf_robot.agent.offline import OfflineReasoner
-from pahf_robot.agent.reasoning import choice_kind
+from pahf_robot.agent.reasoning import choice_kind, chosen_option
 from pahf_robot.agent.situations import SituationMatcher
 from pahf_robot.bench.scenarios import load_benchmark
 
@@ -42,6 +46,7 @@ class Ceiling:
 
     success: float
     lost: Counter
+    misses: list[str]
 
 
 def perfect_note(reasoner: OfflineReasoner, note_id: int, scenario) -> Note:
@@ -97,22 +102,26 @@ def ceiling(benchmark, reasoner: OfflineReasoner, learning_phase: int, hub_penal
     plain, corrected = reasoner.situations, HubCorrected(reasoner.situations)
     if hub_penalty != "none":
         reasoner.situations = corrected
-    right, lost = 0, Counter()
+    right, lost, misses = 0, Counter(), []
     for s in tests:
         view = s.view()
         key = (s.user, choice_kind(view))
         remembered = notes.get(key, [])
         heard_so_far[key] += 1
         corrected.heard = said[key] if hub_penalty == "phase" else said[key][: heard_so_far[key]]
-        if reasoner.decide(view, remembered, may_ask=False).target == s.target():
+        decision = reasoner.decide(view, remembered, may_ask=False)
+        if decision.target == s.target():
             right += 1
             continue
         similarities = reasoner.situations.similarities(reasoner.situation(view), [n.situation for n, _ in remembered])
         closest = remembered[int(np.argmax(similarities))][0] if remembered else None
         cause = "name" if closest is not None and contexts[closest.id] == s.context else "situation"
         lost[f"{choice_kind(view)} {cause}"] += 1
+        wanted, chosen = chosen_option(view, s.target()), chosen_option(view, decision.target)
+        recalled = f"{contexts[closest.id]} {closest.value!r}" if closest is not None else "nothing"
+        misses.append(f"{s.user} {s.context} {key[1]} {cause}: wanted {wanted!r}, chose {chosen!r}; {recalled}")
     reasoner.situations = plain
-    return Ceiling(right / len(tests), lost)
+    return Ceiling(right / len(tests), lost, misses)
 
 
 def report(phase: int, result: Ceiling) -> str:
@@ -130,11 +139,15 @@ def main() -> None:
         choices=("none", "phase", "so-far"),
         help="lower hub tasks' similarity, from the whole test phase's tasks or those said so far (see above)",
     )
+    parser.add_argument("--misses", action="store_true", help="print every miss, one line each")
     args = parser.parse_args()
     benchmark = load_benchmark(Path(args.scenarios) if args.scenarios else None)
     reasoner = OfflineReasoner(EMBEDDERS[args.embedder](cache_size=1 << 16))
-    print(report(1, ceiling(benchmark, reasoner, 1, args.hub_penalty)))
-    print(report(3, ceiling(benchmark, reasoner, 3, args.hub_penalty)))
+    for learning_phase in (1, 3):
+        result = ceiling(benchmark, reasoner, learning_phase, args.hub_penalty)
+        print(report(learning_phase, result))
+        if args.misses:
+            print("\n".join(f"  {line}" for line in result.misses))
 
 
 if __name__ == "__main__":

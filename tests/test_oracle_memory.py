@@ -28,13 +28,16 @@ def test_a_perfect_memory_of_the_same_tasks_is_always_right_and_a_paraphrase_is_
     reasoner = OfflineReasoner(HashingEmbedder())
     benchmark = load_benchmark(HELDOUT)
     paraphrased = script.ceiling(benchmark, reasoner, 1)
-    tests = len(benchmark.scenarios[2])
+    paraphrases = benchmark.scenarios[2]
     benchmark.scenarios[2] = benchmark.scenarios[1]
     same = script.ceiling(benchmark, reasoner, 1)
     assert same.success == 1.0 and not same.lost
     assert paraphrased.success < 0.9  # word-disjoint set B is not read perfectly by hashed words
-    assert sum(paraphrased.lost.values()) == round((1 - paraphrased.success) * tests)
+    assert sum(paraphrased.lost.values()) == round((1 - paraphrased.success) * len(paraphrases))
     assert set(paraphrased.lost) <= {"object name", "object situation", "place name", "place situation"}
+    assert not same.misses and len(paraphrased.misses) == sum(paraphrased.lost.values())
+    first = next(s for s in paraphrases if paraphrased.misses[0].startswith(f"{s.user} {s.context} "))
+    assert f"wanted {(first.target_place if first.kind == 'place' else first.target_object)!r}" in paraphrased.misses[0]
 
 
 def test_the_hub_penalty_changes_which_remembered_task_is_closest_and_leaves_the_plain_ceiling_alone():
