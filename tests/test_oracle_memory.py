@@ -9,6 +9,7 @@ from pathlib import Path
 
 from memory.embedders import HashingEmbedder
 from pahf_robot.agent.offline import OfflineReasoner
+from pahf_robot.agent.reasoning import chosen_option
 from pahf_robot.bench.scenarios import load_benchmark
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "oracle_memory.py"
@@ -37,7 +38,7 @@ def test_a_perfect_memory_of_the_same_tasks_is_always_right_and_a_paraphrase_is_
     assert set(paraphrased.lost) <= {"object name", "object situation", "place name", "place situation"}
     assert not same.misses and len(paraphrased.misses) == sum(paraphrased.lost.values())
     first = next(s for s in paraphrases if paraphrased.misses[0].startswith(f"{s.user} {s.context} "))
-    assert f"wanted {(first.target_place if first.kind == 'place' else first.target_object)!r}" in paraphrased.misses[0]
+    assert f"wanted {chosen_option(first.view(), first.target())!r}" in paraphrased.misses[0]
 
 
 def test_the_hub_penalty_changes_which_remembered_task_is_closest_and_leaves_the_plain_ceiling_alone():
